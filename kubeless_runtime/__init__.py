@@ -1,0 +1,1 @@
+"""Kubeless runtime SDK."""

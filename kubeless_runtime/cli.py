@@ -1,0 +1,183 @@
+"""``kubeless-runtime``: serve a function locally, or build and deploy runtime images.
+
+``serve`` takes the flags of ``kubeless function deploy`` where they apply, so
+a function that works here deploys unchanged; with no flags it starts from the
+Kubeless environment alone, which is what a runtime image runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from .bundle import BundleError, extract_zip
+from .config import Config, ConfigError, from_env
+from .loader import FunctionLoadError, write_termination_log
+
+
+class UsageError(ValueError):
+    """A command-line flag has a value we cannot use."""
+
+
+def parse_env_pairs(pairs: Sequence[str]) -> Dict[str, str]:
+    """``--env K=V`` values as a dict; a pair without ``=`` is an error, not a silent skip."""
+    result = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--env {pair!r} is not NAME=VALUE; write it as --env NAME=VALUE.")
+        result[name.strip()] = value
+    return result
+
+
+def split_handler(handler: str) -> List[str]:
+    """``MODULE.FUNCTION`` as Kubeless spells ``--handler``."""
+    module, sep, function = handler.rpartition(".")
+    if not sep or not module or not function:
+        raise UsageError(f"--handler {handler!r} is not MODULE.FUNCTION; for a file helloget.py "
+                         "with 'def foo(event, context)', use --handler helloget.foo.")
+    return [module, function]
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "kubeless-runtime"
+
+
+def install_dependencies(requirements: Path) -> Path:
+    """pip-install ``requirements`` into a private folder, reused while the file is unchanged."""
+    if not requirements.is_file():
+        raise UsageError(f"--dependencies {requirements} does not exist; pass the path of a "
+                         "requirements.txt file.")
+    text = requirements.read_bytes()
+    key = hashlib.sha256(text + sys.version.encode()).hexdigest()[:16]
+    target = _cache_dir() / "deps" / key
+    if (target / ".complete").exists():
+        return target
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    print(f"installing {requirements} into {target}", file=sys.stderr)
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target",
+                           str(target), "-r", str(requirements.resolve())], check=False)
+    if done.returncode != 0:
+        shutil.rmtree(target, ignore_errors=True)
+        raise UsageError(f"pip could not install {requirements} (exit {done.returncode}); "
+                         "see pip's output above, fix the file and run again.")
+    (target / ".complete").write_text("")
+    return target
+
+
+def prepare_source(from_file: Path, module: str, workdir: Path) -> Path:
+    """The folder to import ``module`` from, laid out as Kubeless lays out /kubeless."""
+    if not from_file.exists():
+        raise UsageError(f"--from-file {from_file} does not exist.")
+    if from_file.suffix == ".zip":
+        extract_zip(from_file, workdir)
+        return workdir
+    if from_file.is_dir():
+        return from_file.resolve()
+    if from_file.name == f"{module}.py":
+        return from_file.resolve().parent
+    shutil.copyfile(from_file, workdir / f"{module}.py")
+    return workdir
+
+
+def serve_config(args: argparse.Namespace, workdir: Path) -> Config:
+    """Flags over environment: the flags say what ``kubeless function deploy`` would set."""
+    env = dict(os.environ)
+    env.update(parse_env_pairs(args.env))
+    os.environ.update(parse_env_pairs(args.env))
+    overrides: Dict[str, object] = {}
+    if args.handler:
+        module, function = split_handler(args.handler)
+        overrides.update(module_name=module, handler_name=function)
+        env.setdefault("FUNC_RUNTIME", "python{}.{}".format(*sys.version_info[:2]))
+        env.setdefault("FUNC_NAME", module)
+    if args.from_file:
+        module = overrides.get("module_name") or env.get("MOD_NAME", "")
+        if not module:
+            raise UsageError("--from-file needs --handler MODULE.FUNCTION (or MOD_NAME and "
+                             "FUNC_HANDLER in the environment).")
+        overrides["function_dir"] = prepare_source(Path(args.from_file), str(module), workdir)
+    config = from_env(env, **overrides)
+    site_dirs = list(config.site_dirs)
+    if args.dependencies:
+        site_dirs.insert(0, install_dependencies(Path(args.dependencies)))
+    if args.from_file:
+        from .config import site_packages_dirs
+
+        site_dirs = site_dirs[:1] if args.dependencies else []
+        site_dirs += list(site_packages_dirs(Path(config.function_dir)))
+    extra = dict(site_dirs=tuple(site_dirs))
+    for name in ("timeout", "port", "host"):
+        value = getattr(args, name)
+        if value is not None:
+            extra[name] = value
+    values = {**config.__dict__, **extra}
+    if args.timeout is not None and args.timeout <= 0:
+        raise UsageError(f"--timeout {args.timeout} must be a positive number of seconds.")
+    return Config(**values)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    with tempfile.TemporaryDirectory(prefix="kubeless-fn-") as workdir:
+        try:
+            config = serve_config(args, Path(workdir))
+            return serve(config)
+        except (FunctionLoadError, ConfigError, BundleError, UsageError, OSError) as exc:
+            message = str(exc)
+            print(f"kubeless-runtime: {message}", file=sys.stderr)
+            if isinstance(exc, (FunctionLoadError, ConfigError)):
+                path = os.environ.get("KUBELESS_TERMINATION_LOG", "/dev/termination-log")
+                write_termination_log(message, path)
+            return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kubeless-runtime",
+        description="Serve Kubeless functions, build their runtime images, check conformance.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve", help="serve a Python function over HTTP (no flags: from the Kubeless env)",
+        description="Serve a Kubeless Python function. With no flags, reads MOD_NAME, "
+                    "FUNC_HANDLER, FUNC_TIMEOUT, FUNC_PORT, KUBELESS_INSTALL_VOLUME as a "
+                    "runtime image does.")
+    serve.add_argument("--from-file", metavar="FILE", help="the function: a .py file or a .zip")
+    serve.add_argument("--handler", metavar="MODULE.FUNCTION", help="e.g. helloget.foo")
+    serve.add_argument("--timeout", type=float, help="seconds a call may run (FUNC_TIMEOUT)")
+    serve.add_argument("--port", type=int, help="port to listen on (FUNC_PORT, default 8080)")
+    serve.add_argument("--host", help="address to bind (default 0.0.0.0)")
+    serve.add_argument("--env", action="append", default=[], metavar="K=V",
+                       help="environment variable for the function (repeatable)")
+    serve.add_argument("--dependencies", metavar="FILE",
+                       help="requirements.txt to pip-install into a private folder first")
+    serve.set_defaults(func=cmd_serve)
+    try:
+        from . import cli_images
+    except ImportError:
+        cli_images = None
+    if cli_images is not None:
+        cli_images.register(commands)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        args = parser.parse_args(["serve", *(argv or [])])
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""Runtime configuration, read from the environment variables Kubeless sets.
+
+Everything the server and its workers need is gathered here once, so the
+rest of the package never reads ``os.environ`` and a bad value fails at start
+with the variable's name instead of at the first request.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Optional, Tuple
+
+DEFAULT_TIMEOUT = 180
+DEFAULT_PORT = 8080
+DEFAULT_REQ_MB_LIMIT = 1
+DEFAULT_THREADS = 10
+DEFAULT_WORKERS_MIN = 2
+DEFAULT_WORKER_IDLE = 60.0
+DEFAULT_GRACE = 10.0
+TERMINATION_LOG = "/dev/termination-log"
+
+
+class ConfigError(ValueError):
+    """A configuration variable has a value the runtime cannot use."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """What the runtime needs to serve one function.
+
+    ``function_dir`` is where ``module_name`` is imported from; ``site_dirs``
+    are extra import paths such as the site-packages an installation phase
+    filled with ``pip install --prefix``.
+    """
+
+    module_name: str
+    handler_name: str
+    function_dir: Path
+    site_dirs: Tuple[Path, ...] = ()
+    function_name: str = ""
+    timeout: float = DEFAULT_TIMEOUT
+    port: int = DEFAULT_PORT
+    host: str = "0.0.0.0"
+    runtime: str = ""
+    memory_limit: str = ""
+    body_limit: int = DEFAULT_REQ_MB_LIMIT * 1024 * 1024
+    threads: int = DEFAULT_THREADS
+    workers_min: int = DEFAULT_WORKERS_MIN
+    workers_max: int = DEFAULT_THREADS
+    worker_idle: float = DEFAULT_WORKER_IDLE
+    grace: float = DEFAULT_GRACE
+    termination_log: str = TERMINATION_LOG
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def context(self) -> dict:
+        """The ``context`` dict a Kubeless function receives."""
+        return {
+            "function-name": self.function_name or self.module_name,
+            "timeout": _format_number(self.timeout),
+            "runtime": self.runtime,
+            "memory-limit": self.memory_limit,
+        }
+
+
+def _format_number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float,
+            integer: bool = False) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        kind = "a whole number" if integer else "a number"
+        raise ConfigError(f"{name}={raw!r} is not {kind}; set it to {kind} "
+                          f"such as {default!r}, or unset it for the default.") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} is too small; it must be at least {minimum}.")
+    return value
+
+
+def site_packages_dirs(prefix: Path) -> Tuple[Path, ...]:
+    """Import paths that ``pip install --prefix=PREFIX`` fills for this Python."""
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    candidates = [prefix / "lib" / version / "site-packages",
+                  prefix / "local" / "lib" / version / "dist-packages",
+                  prefix / "lib" / version / "dist-packages"]
+    return tuple(p for p in candidates if p.is_dir())
+
+
+def body_limit_from_env(env: Mapping[str, str]) -> int:
+    """``FUNC_MEMFILE_MAX`` (bytes, the Python runtime's) wins over ``REQ_MB_LIMIT`` (MB)."""
+    if env.get("FUNC_MEMFILE_MAX", "").strip():
+        return int(_number(env, "FUNC_MEMFILE_MAX", 0, minimum=1, integer=True))
+    mb = _number(env, "REQ_MB_LIMIT", DEFAULT_REQ_MB_LIMIT, minimum=0.001)
+    return int(mb * 1024 * 1024)
+
+
+def from_env(env: Optional[Mapping[str, str]] = None, **overrides) -> Config:
+    """Build a :class:`Config` from Kubeless variables; ``overrides`` win (CLI flags)."""
+    env = os.environ if env is None else env
+    volume = Path(env.get("KUBELESS_INSTALL_VOLUME", "/kubeless") or "/kubeless")
+    threads = int(_number(env, "CHERRYPY_NUMTHREADS", DEFAULT_THREADS, minimum=1, integer=True))
+    values = dict(
+        module_name=env.get("MOD_NAME", "").strip(),
+        handler_name=env.get("FUNC_HANDLER", "").strip(),
+        function_dir=volume,
+        site_dirs=site_packages_dirs(volume),
+        function_name=env.get("FUNC_NAME", "") or env.get("KUBELESS_FUNC_NAME", ""),
+        timeout=_number(env, "FUNC_TIMEOUT", DEFAULT_TIMEOUT, minimum=0.001),
+        port=int(_number(env, "FUNC_PORT", DEFAULT_PORT, minimum=0, integer=True)),
+        runtime=env.get("FUNC_RUNTIME", ""),
+        memory_limit=env.get("FUNC_MEMORY_LIMIT", ""),
+        body_limit=body_limit_from_env(env),
+        threads=threads,
+        workers_min=int(_number(env, "KUBELESS_WORKERS_MIN", DEFAULT_WORKERS_MIN, minimum=0,
+                                integer=True)),
+        workers_max=int(_number(env, "KUBELESS_WORKERS_MAX", threads, minimum=1, integer=True)),
+        worker_idle=_number(env, "KUBELESS_WORKER_IDLE", DEFAULT_WORKER_IDLE, minimum=0.1),
+        grace=_number(env, "KUBELESS_GRACE_PERIOD", DEFAULT_GRACE, minimum=0),
+        termination_log=env.get("KUBELESS_TERMINATION_LOG", TERMINATION_LOG),
+    )
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if values["workers_min"] > values["workers_max"]:
+        raise ConfigError(
+            f"KUBELESS_WORKERS_MIN={values['workers_min']} is above KUBELESS_WORKERS_MAX="
+            f"{values['workers_max']}; lower the minimum or raise the maximum.")
+    if values["port"] > 65535:
+        raise ConfigError(f"FUNC_PORT={values['port']} is not a TCP port; use 1-65535.")
+    return Config(**values)

@@ -1,0 +1,339 @@
+"""Call the function in a pool of pre-started worker processes, with hard timeouts.
+
+Why processes and not threads: a Python thread cannot be stopped, so a
+function that overruns ``FUNC_TIMEOUT`` would keep running (and keep writing
+to databases) after its caller got 408. Why a pool and not a fork per call: a
+fresh process per request re-imports the function every time and is what made
+the original runtime slow. Each worker imports the function once, serves one
+call at a time, and is killed (with its process group) when a call overruns,
+crashes it or hangs; only that worker dies, and a new one takes its place.
+
+The pool grows on demand up to ``workers_max`` (one per server thread by
+default, so I/O-bound functions are not capped at the core count) and shrinks
+back to ``workers_min`` after ``worker_idle`` seconds without work. Workers
+come from a ``forkserver`` that has already imported this module, so growing
+costs a fork plus the function's own import, not a new interpreter.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Deque, Optional
+
+from .config import Config
+from .event import Invocation, Reply, build_event, reply_from_result
+from .loader import FunctionLoadError, load_function
+
+log = logging.getLogger("kubeless_runtime")
+
+OK, ERROR, TIMEOUT, CRASH = "ok", "error", "timeout", "crash"
+
+
+@dataclass
+class Outcome:
+    """How one call ended: ``kind`` is ok, error, timeout or crash."""
+
+    kind: str
+    reply: Optional[Reply] = None
+    detail: str = ""
+    traceback: str = ""
+
+
+class PoolClosed(RuntimeError):
+    """The pool is shutting down and takes no new calls."""
+
+
+def _worker_main(conn: Any, config: Config) -> None:
+    """Body of a worker process: load once, then answer calls until told to stop."""
+    import bottle
+
+    os.setpgid(0, 0)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(line_buffering=True)
+        except (AttributeError, ValueError):
+            pass
+    try:
+        func = load_function(config.function_dir, config.module_name, config.handler_name,
+                             config.site_dirs)
+    except FunctionLoadError as exc:
+        conn.send(("load-error", str(exc)))
+        return
+    except BaseException as exc:  # noqa: BLE001 - report anything, then exit
+        conn.send(("load-error", f"Loading the function failed: {type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready", os.getpid()))
+    context = config.context
+    while True:
+        try:
+            invocation = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        if invocation is None:
+            return
+        try:
+            event = build_event(invocation, config.body_limit)
+            bottle.response.bind()
+            result = func(event, dict(context))
+            message = (OK, reply_from_result(result, bottle.response))
+        except bottle.HTTPResponse as response:
+            message = (OK, reply_from_result(response))
+        except BaseException as exc:  # noqa: BLE001 - SystemExit from a function is its error too
+            if isinstance(exc, KeyboardInterrupt):
+                return
+            message = (ERROR, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        try:
+            conn.send(message)
+        except (OSError, ValueError):
+            return
+
+
+class _Worker:
+    __slots__ = ("process", "conn", "last_used")
+
+    def __init__(self, process: Any, conn: Any) -> None:
+        self.process = process
+        self.conn = conn
+        self.last_used = time.monotonic()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def kill(self) -> None:
+        """SIGKILL the worker and anything it started in its process group."""
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(self.process.pid, signal.SIGKILL)
+                break
+            except (ProcessLookupError, PermissionError, OSError):
+                continue
+        self.reap(2.0)
+
+    def reap(self, timeout: float) -> None:
+        self.process.join(timeout)
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+
+    def describe_exit(self) -> str:
+        self.process.join(1.0)
+        code = self.process.exitcode
+        if code is None:
+            return "its worker process stopped answering"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            hint = " (out of memory?)" if name == "SIGKILL" else ""
+            return f"its worker process was killed by {name}{hint}"
+        return f"its worker process exited with code {code}"
+
+
+class WorkerPool:
+    """A bounded, self-healing pool of processes that each hold the function."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._ctx = multiprocessing.get_context("forkserver")
+        self._ctx.set_forkserver_preload(["kubeless_runtime.invoke"])
+        self._idle: Deque[_Worker] = deque()
+        self._cond = threading.Condition()
+        self._count = 0
+        self._busy = 0
+        self._closed = False
+        self._reaper: Optional[threading.Thread] = None
+
+    @property
+    def size(self) -> int:
+        return self._count
+
+    @property
+    def busy(self) -> int:
+        return self._busy
+
+    def start(self) -> None:
+        """Start the warm minimum; raises :class:`FunctionLoadError` if the function cannot load."""
+        first = max(1, self.config.workers_min)
+        with self._cond:
+            self._count += first
+        workers = []
+        try:
+            workers.append(self._spawn())
+            rest = [threading.Thread(target=lambda: workers.append(self._spawn_or_none()))
+                    for _ in range(first - 1)]
+            for thread in rest:
+                thread.start()
+            for thread in rest:
+                thread.join()
+        except BaseException:
+            for worker in workers:
+                if worker is not None:
+                    worker.kill()
+            with self._cond:
+                self._count = 0
+            raise
+        with self._cond:
+            for worker in workers:
+                if worker is None:
+                    self._count -= 1
+                else:
+                    self._idle.append(worker)
+        self._reaper = threading.Thread(target=self._reap_idle, name="kubeless-reaper",
+                                        daemon=True)
+        self._reaper.start()
+
+    def _spawn(self) -> _Worker:
+        """Start one worker and wait until it has loaded the function."""
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(target=_worker_main, args=(child, self.config),
+                                    name="kubeless-worker", daemon=True)
+        process.start()
+        child.close()
+        worker = _Worker(process, parent)
+        load_timeout = max(self.config.timeout, 60.0)
+        if not parent.poll(load_timeout):
+            worker.kill()
+            raise FunctionLoadError(
+                f"Loading {self.config.module_name} did not finish within {load_timeout:g} s; "
+                "its module-level code hangs. Move slow work into the handler or raise "
+                "FUNC_TIMEOUT.")
+        try:
+            status, detail = parent.recv()
+        except (EOFError, OSError):
+            raise FunctionLoadError(
+                f"Loading {self.config.module_name} killed the worker process: "
+                f"{worker.describe_exit()}. Check the module-level code of the function.") from None
+        if status != "ready":
+            worker.reap(2.0)
+            raise FunctionLoadError(detail)
+        return worker
+
+    def _spawn_or_none(self) -> Optional[_Worker]:
+        try:
+            return self._spawn()
+        except FunctionLoadError as exc:
+            log.error("could not start a worker: %s", exc)
+            return None
+
+    def _acquire(self) -> _Worker:
+        while True:
+            with self._cond:
+                while True:
+                    if self._closed:
+                        raise PoolClosed("the runtime is shutting down")
+                    if self._idle:
+                        worker = self._idle.pop()
+                        if worker.process.is_alive():
+                            self._busy += 1
+                            return worker
+                        self._count -= 1
+                        worker.reap(0)
+                        continue
+                    if self._count < self.config.workers_max:
+                        self._count += 1
+                        break
+                    self._cond.wait()
+            try:
+                worker = self._spawn()
+            except BaseException:
+                with self._cond:
+                    self._count -= 1
+                    self._cond.notify()
+                raise
+            with self._cond:
+                self._busy += 1
+            return worker
+
+    def _release(self, worker: _Worker, keep: bool) -> None:
+        with self._cond:
+            self._busy -= 1
+            if keep and not self._closed:
+                worker.last_used = time.monotonic()
+                self._idle.append(worker)
+            else:
+                self._count -= 1
+            self._cond.notify()
+        if not keep:
+            worker.kill()
+
+    def invoke(self, invocation: Invocation) -> Outcome:
+        """Run one call; never raises for anything the function does."""
+        try:
+            worker = self._acquire()
+        except FunctionLoadError as exc:
+            return Outcome(CRASH, detail=f"a new worker could not load the function: {exc}")
+        timeout = self.config.timeout
+        try:
+            worker.conn.send(invocation)
+        except (OSError, ValueError):
+            detail = worker.describe_exit()
+            self._release(worker, keep=False)
+            return Outcome(CRASH, detail=f"the function could not be called: {detail}")
+        if not worker.conn.poll(timeout):
+            self._release(worker, keep=False)
+            return Outcome(TIMEOUT, detail=f"the function did not finish within {timeout:g} s "
+                                           "(FUNC_TIMEOUT) and was stopped")
+        try:
+            message = worker.conn.recv()
+        except (EOFError, OSError):
+            detail = worker.describe_exit()
+            self._release(worker, keep=False)
+            return Outcome(CRASH, detail=f"the function crashed: {detail}")
+        self._release(worker, keep=True)
+        if message[0] == OK:
+            return Outcome(OK, reply=message[1])
+        return Outcome(ERROR, detail=message[1], traceback=message[2])
+
+    def _reap_idle(self) -> None:
+        period = min(max(self.config.worker_idle / 4, 0.05), 5.0)
+        while True:
+            time.sleep(period)
+            stale = []
+            with self._cond:
+                if self._closed:
+                    return
+                now = time.monotonic()
+                while (self._count > self.config.workers_min and self._idle
+                       and now - self._idle[0].last_used > self.config.worker_idle):
+                    stale.append(self._idle.popleft())
+                    self._count -= 1
+            for worker in stale:
+                self._stop_worker(worker)
+
+    @staticmethod
+    def _stop_worker(worker: _Worker) -> None:
+        try:
+            worker.conn.send(None)
+        except (OSError, ValueError):
+            pass
+        worker.process.join(2.0)
+        if worker.process.is_alive():
+            worker.kill()
+        else:
+            worker.reap(0)
+
+    def close(self, grace: float = 5.0) -> None:
+        """Let running calls finish for up to ``grace`` seconds, then stop every worker."""
+        deadline = time.monotonic() + grace
+        with self._cond:
+            self._closed = True
+            while self._busy and time.monotonic() < deadline:
+                self._cond.wait(max(0.0, deadline - time.monotonic()))
+            idle, self._idle = list(self._idle), deque()
+            self._count -= len(idle)
+        for worker in idle:
+            self._stop_worker(worker)

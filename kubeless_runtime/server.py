@@ -1,0 +1,222 @@
+"""The HTTP side of the runtime: bottle routes on cheroot (CherryPy's WSGI server).
+
+A request goes: cheroot thread -> request log -> CORS -> bottle route
+``call_function`` -> body limit and parsing -> metrics -> the worker pool
+(:mod:`kubeless_runtime.invoke`) -> reply. ``/healthz`` and ``/metrics`` never
+touch a worker, so a busy or hung function cannot fail the liveness probe.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+from typing import Any, Callable, Iterable, List, Optional, Tuple
+
+import bottle
+
+from .config import Config
+from .event import BadRequest, invocation_from_environ
+from .invoke import CRASH, OK, TIMEOUT, PoolClosed, WorkerPool
+from .metrics import FunctionMetrics
+
+log = logging.getLogger("kubeless_runtime")
+
+FUNCTION_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+_CORS_ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"
+
+WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
+
+
+def cors(app: WSGIApp) -> WSGIApp:
+    """Answer CORS preflight and add ``Access-Control-Allow-Origin: *`` to every answer."""
+
+    def middleware(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") == "OPTIONS":
+            requested = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "*")
+            start_response("204 No Content", [
+                ("Access-Control-Allow-Origin", "*"),
+                ("Access-Control-Allow-Methods", _CORS_ALLOW_METHODS),
+                ("Access-Control-Allow-Headers", requested),
+                ("Access-Control-Max-Age", "86400"),
+                ("Content-Length", "0"),
+            ])
+            return [b""]
+
+        def with_origin(status: str, headers: List[Tuple[str, str]], exc_info: Any = None):
+            if not any(name.lower() == "access-control-allow-origin" for name, _ in headers):
+                headers.append(("Access-Control-Allow-Origin", "*"))
+            return start_response(status, headers, exc_info)
+
+        return app(environ, with_origin)
+
+    return middleware
+
+
+def request_logger(app: WSGIApp, stream: Any = None) -> WSGIApp:
+    """Apache combined log lines (date, method, path, status, size, duration) on stdout."""
+    from requestlogger import ApacheFormatter, WSGILogger
+
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    return WSGILogger(app, [handler], ApacheFormatter(with_response_time=True), propagate=False)
+
+
+def _read_body(environ: dict, limit: int) -> Optional[bytes]:
+    """The request body, or None when it is over ``limit`` (read no further than that)."""
+    stream = environ["wsgi.input"]
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or -1)
+    except ValueError:
+        length = -1
+    if length > limit:
+        return None
+    if length >= 0:
+        return stream.read(length) if length else b""
+    body = stream.read(limit + 1)
+    return None if len(body) > limit else body
+
+
+def _text(status: int, message: str) -> bottle.HTTPResponse:
+    return bottle.HTTPResponse(message + "\n", status,
+                               **{"Content-Type": "text/plain; charset=utf-8"})
+
+
+def make_app(config: Config, pool: WorkerPool, metrics: FunctionMetrics) -> bottle.Bottle:
+    """The bottle app: ``/healthz``, ``/metrics`` and the function on every other path."""
+    app = bottle.Bottle(catchall=True)
+    limit = config.body_limit
+
+    @app.route("/healthz", method=["GET", "HEAD"])
+    def healthz() -> str:
+        bottle.response.content_type = "text/plain; charset=utf-8"
+        return "OK"
+
+    @app.route("/metrics", method=["GET", "HEAD"])
+    def prometheus() -> bytes:
+        body, content_type = metrics.exposition()
+        bottle.response.content_type = content_type
+        return body
+
+    def call_function(path: str = "") -> bottle.HTTPResponse:
+        environ = bottle.request.environ
+        method = environ["REQUEST_METHOD"]
+        body = _read_body(environ, limit)
+        if body is None:
+            return _text(413, f"Request body is larger than the limit of {limit} bytes "
+                              "(set REQ_MB_LIMIT in MB, or FUNC_MEMFILE_MAX in bytes, to raise it)")
+        try:
+            invocation = invocation_from_environ(environ, body)
+        except BadRequest as exc:
+            return _text(400, str(exc))
+        with metrics.observe(method) as call:
+            try:
+                outcome = pool.invoke(invocation)
+            except PoolClosed:
+                call.failed = True
+                return _text(503, "The runtime is shutting down; retry the call")
+            call.failed = outcome.kind != OK
+        if outcome.kind == OK:
+            reply = outcome.reply
+            response = bottle.HTTPResponse(reply.body, reply.status)
+            for name, value in reply.headers:
+                response.add_header(name, value)
+            return response
+        if outcome.kind == TIMEOUT:
+            log.error("%s %s: %s", method, environ.get("PATH_INFO"), outcome.detail)
+            return _text(408, f"Timeout: {outcome.detail}")
+        if outcome.kind == CRASH:
+            log.error("%s %s: %s; a new worker replaces it", method, environ.get("PATH_INFO"),
+                      outcome.detail)
+            return _text(500, f"Internal Server Error: {outcome.detail}")
+        log.error("%s %s: the function raised %s\n%s", method, environ.get("PATH_INFO"),
+                  outcome.detail, outcome.traceback.rstrip())
+        return _text(500, f"Internal Server Error: the function raised "
+                          f"{outcome.detail.split(':', 1)[0]}; see the runtime's log")
+
+    app.route("/", method=FUNCTION_METHODS, callback=call_function)
+    app.route("/<path:path>", method=FUNCTION_METHODS, callback=call_function)
+    return app
+
+
+def make_wsgi(config: Config, pool: WorkerPool, metrics: FunctionMetrics,
+              log_stream: Any = None) -> WSGIApp:
+    """The full middleware stack, for embedding in another WSGI server."""
+    return request_logger(cors(make_app(config, pool, metrics)), log_stream)
+
+
+def configure_logging() -> None:
+    """Runtime messages (tracebacks, timeouts) go to stderr, request lines to stdout."""
+    logger = logging.getLogger("kubeless_runtime")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+class Runtime:
+    """The pool plus the HTTP server, with a graceful stop on SIGTERM."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.metrics = FunctionMetrics()
+        self.pool = WorkerPool(config)
+        self.server: Any = None
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        """Load the function in the warm workers and bind the port; raises on a bad function."""
+        from cheroot.wsgi import Server
+
+        self.pool.start()
+        app = make_wsgi(self.config, self.pool, self.metrics)
+        self.server = Server((self.config.host, self.config.port), app,
+                             numthreads=self.config.threads, request_queue_size=128,
+                             shutdown_timeout=self.config.grace, server_name="kubeless-runtime")
+        try:
+            self.server.prepare()
+        except OSError as exc:
+            self.pool.close(0)
+            raise OSError(f"Cannot listen on {self.config.host}:{self.config.port}: {exc}. "
+                          "Set FUNC_PORT (or --port) to a free port.") from None
+
+    @property
+    def port(self) -> int:
+        return self.server.bind_addr[1]
+
+    def request_stop(self, *_: Any) -> None:
+        self._stop.set()
+
+    def run(self) -> int:
+        """Serve until SIGTERM/SIGINT; finish in-flight calls within the grace period."""
+        serving = threading.Thread(target=self.server.serve, name="kubeless-http", daemon=True)
+        serving.start()
+        log.info("serving %s.%s on %s:%s (timeout %gs, workers %d-%d)",
+                 self.config.module_name, self.config.handler_name, self.config.host, self.port,
+                 self.config.timeout, self.config.workers_min, self.config.workers_max)
+        while not self._stop.wait(0.5):
+            if not serving.is_alive():
+                break
+        started = time.monotonic()
+        self.server.stop()
+        self.pool.close(max(0.0, self.config.grace - (time.monotonic() - started)))
+        serving.join(5)
+        log.info("stopped")
+        return 0
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+
+
+def serve(config: Config) -> int:
+    """Run the runtime in the foreground until SIGTERM; what ``python -m kubeless_runtime`` does."""
+    configure_logging()
+    runtime = Runtime(config)
+    runtime.install_signal_handlers()
+    runtime.start()
+    return runtime.run()
