@@ -20,7 +20,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import pickle
 import signal
+import socket
+import struct
 import sys
 import threading
 import time
@@ -34,6 +37,8 @@ from .event import Invocation, Reply, build_event, reply_from_result
 from .loader import FunctionLoadError, load_function
 
 log = logging.getLogger("kubeless_runtime")
+_HEADER = struct.Struct("!I")
+_TIMEVAL = struct.Struct("@ll")
 
 OK, ERROR, TIMEOUT, CRASH = "ok", "error", "timeout", "crash"
 
@@ -52,10 +57,80 @@ class PoolClosed(RuntimeError):
     """The pool is shutting down and takes no new calls."""
 
 
-def _worker_main(conn: Any, config: Config) -> None:
+class ChannelClosed(EOFError):
+    """The other end of a worker channel went away."""
+
+
+class Channel:
+    """Length-prefixed pickles over a blocking socketpair.
+
+    Leaner than ``multiprocessing.Connection`` plus ``poll``: a call costs one
+    ``sendall`` and usually one ``recv``. The deadline is the kernel's
+    ``SO_RCVTIMEO``, so waiting for the worker is a single system call, one
+    point where the HTTP process hands the GIL to another thread; those
+    hand-offs, not Python code, dominate its CPU time under concurrent load.
+    """
+
+    __slots__ = ("sock", "_buffer", "_timeout")
+
+    def __init__(self, sock: socket.socket) -> None:
+        sock.settimeout(None)
+        self.sock = sock
+        self._buffer = bytearray()
+        self._timeout: Optional[float] = None
+
+    def send(self, obj: Any) -> None:
+        payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        self.sock.sendall(_HEADER.pack(len(payload)) + payload)
+
+    def _set_timeout(self, timeout: Optional[float]) -> None:
+        if timeout != self._timeout:
+            seconds = max(timeout or 0.0, 0.000001) if timeout is not None else 0.0
+            whole = int(seconds)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
+                                 _TIMEVAL.pack(whole, int((seconds - whole) * 1e6)))
+            self._timeout = timeout
+
+    def recv(self, timeout: Optional[float] = None) -> Any:
+        """The next message; ``TimeoutError`` after ``timeout`` seconds without one."""
+        buffer = self._buffer
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._set_timeout(timeout)
+        needed = _HEADER.size
+        while True:
+            if len(buffer) >= _HEADER.size:
+                needed = _HEADER.size + _HEADER.unpack_from(buffer)[0]
+                if len(buffer) >= needed:
+                    message = pickle.loads(bytes(buffer[_HEADER.size:needed]))
+                    del buffer[:needed]
+                    return message
+            try:
+                chunk = self.sock.recv(max(65536, needed - len(buffer)))
+            except BlockingIOError:
+                raise TimeoutError from None
+            except OSError as exc:
+                raise ChannelClosed(str(exc)) from None
+            if not chunk:
+                raise ChannelClosed("the worker closed its end")
+            buffer += chunk
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError
+                self._set_timeout(remaining)
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def _worker_main(sock: socket.socket, config: Config) -> None:
     """Body of a worker process: load once, then answer calls until told to stop."""
     import bottle
 
+    conn = Channel(sock)
     os.setpgid(0, 0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -78,7 +153,7 @@ def _worker_main(conn: Any, config: Config) -> None:
     while True:
         try:
             invocation = conn.recv()
-        except (EOFError, OSError, KeyboardInterrupt):
+        except (EOFError, OSError, KeyboardInterrupt, TimeoutError):
             return
         if invocation is None:
             return
@@ -102,7 +177,7 @@ def _worker_main(conn: Any, config: Config) -> None:
 class _Worker:
     __slots__ = ("process", "conn", "last_used")
 
-    def __init__(self, process: Any, conn: Any) -> None:
+    def __init__(self, process: Any, conn: Channel) -> None:
         self.process = process
         self.conn = conn
         self.last_used = time.monotonic()
@@ -123,10 +198,7 @@ class _Worker:
 
     def reap(self, timeout: float) -> None:
         self.process.join(timeout)
-        try:
-            self.conn.close()
-        except OSError:
-            pass
+        self.conn.close()
 
     def describe_exit(self) -> str:
         self.process.join(1.0)
@@ -198,21 +270,23 @@ class WorkerPool:
 
     def _spawn(self) -> _Worker:
         """Start one worker and wait until it has loaded the function."""
-        parent, child = self._ctx.Pipe()
+        parent, child = socket.socketpair()
         process = self._ctx.Process(target=_worker_main, args=(child, self.config),
                                     name="kubeless-worker", daemon=True)
-        process.start()
-        child.close()
-        worker = _Worker(process, parent)
+        try:
+            process.start()
+        finally:
+            child.close()
+        worker = _Worker(process, Channel(parent))
         load_timeout = max(self.config.timeout, 60.0)
-        if not parent.poll(load_timeout):
+        try:
+            status, detail = worker.conn.recv(load_timeout)
+        except TimeoutError:
             worker.kill()
             raise FunctionLoadError(
                 f"Loading {self.config.module_name} did not finish within {load_timeout:g} s; "
                 "its module-level code hangs. Move slow work into the handler or raise "
-                "FUNC_TIMEOUT.")
-        try:
-            status, detail = parent.recv()
+                "FUNC_TIMEOUT.") from None
         except (EOFError, OSError):
             raise FunctionLoadError(
                 f"Loading {self.config.module_name} killed the worker process: "
@@ -236,13 +310,8 @@ class WorkerPool:
                     if self._closed:
                         raise PoolClosed("the runtime is shutting down")
                     if self._idle:
-                        worker = self._idle.pop()
-                        if worker.process.is_alive():
-                            self._busy += 1
-                            return worker
-                        self._count -= 1
-                        worker.reap(0)
-                        continue
+                        self._busy += 1
+                        return self._idle.pop()
                     if self._count < self.config.workers_max:
                         self._count += 1
                         break
@@ -272,23 +341,27 @@ class WorkerPool:
 
     def invoke(self, invocation: Invocation) -> Outcome:
         """Run one call; never raises for anything the function does."""
-        try:
-            worker = self._acquire()
-        except FunctionLoadError as exc:
-            return Outcome(CRASH, detail=f"a new worker could not load the function: {exc}")
+        for attempt in (1, 2):
+            try:
+                worker = self._acquire()
+            except FunctionLoadError as exc:
+                return Outcome(CRASH, detail=f"a new worker could not load the function: {exc}")
+            try:
+                worker.conn.send(invocation)
+                break
+            except OSError:
+                detail = worker.describe_exit()
+                self._release(worker, keep=False)
+                if attempt == 2:
+                    return Outcome(CRASH, detail=f"the function could not be called: {detail}")
+                log.warning("an idle worker had died (%s); using another", detail)
         timeout = self.config.timeout
         try:
-            worker.conn.send(invocation)
-        except (OSError, ValueError):
-            detail = worker.describe_exit()
-            self._release(worker, keep=False)
-            return Outcome(CRASH, detail=f"the function could not be called: {detail}")
-        if not worker.conn.poll(timeout):
+            message = worker.conn.recv(timeout)
+        except TimeoutError:
             self._release(worker, keep=False)
             return Outcome(TIMEOUT, detail=f"the function did not finish within {timeout:g} s "
                                            "(FUNC_TIMEOUT) and was stopped")
-        try:
-            message = worker.conn.recv()
         except (EOFError, OSError):
             detail = worker.describe_exit()
             self._release(worker, keep=False)

@@ -1,0 +1,5 @@
+'use strict';
+
+module.exports = {
+  foo: (event, context) => 'hello world',
+};

@@ -1,0 +1,357 @@
+'use strict';
+/*
+ * Kubeless-compatible Node.js runtime server.
+ *
+ * Loads $KUBELESS_INSTALL_VOLUME/$MOD_NAME.js and serves module.exports[FUNC_HANDLER]
+ * (event, context) on every path, with /healthz, /metrics (prom-client), CORS and
+ * morgan 'combined' access logs.
+ *
+ * Design: calls run in a pool of worker_threads, never on the main thread.
+ *  - FUNC_TIMEOUT is a hard limit. When a call passes its deadline the client gets 408
+ *    and the worker running it is terminate()d and replaced: whatever the function
+ *    would have done after the deadline (a write, a request, a busy loop) never happens.
+ *    In-thread execution cannot do this (Kubeless's own runtime had to exit the process).
+ *  - One call per worker at a time, so terminating a worker (timeout, process.exit() or
+ *    an uncaught exception inside the function -> 500) never takes another caller's call
+ *    down with it. Parallelism comes from the pool: it keeps KUBELESS_WORKERS_MIN (2)
+ *    workers warm, grows on demand up to KUBELESS_WORKERS_MAX (16), queues calls beyond
+ *    that, and stops workers idle for KUBELESS_WORKERS_IDLE_SECONDS (60) above the
+ *    minimum. The deadline counts from the request's arrival, queueing included.
+ *
+ * Trade-offs of running the function in a worker:
+ *  - Module-level code runs once per worker, not once per process (each worker has its
+ *    own module cache and globals; state is not shared between concurrent calls).
+ *  - event.extensions.request/response cannot be Express's objects (they do not cross a
+ *    thread boundary). extensions.request is a plain copy {method, url, path, query,
+ *    headers, body, ip, protocol, hostname} with get()/header(); extensions.response is a
+ *    shim recording status()/set()/setHeader()/type()/write()/send()/json()/end()/
+ *    sendStatus() that this thread replays. Streaming, res.download(), res.redirect(),
+ *    socket access and the like are not available.
+ *  - Native addons must be worker-safe (N-API addons are); process.chdir() and signal
+ *    handlers are not available in a worker; process.env is a per-worker copy.
+ *  - An unhandled rejection or uncaught exception from stray async code kills the
+ *    worker: the call it was running gets 500 and the worker is replaced.
+ */
+
+const fs = require('fs');
+const path = require('path');
+const { Worker } = require('worker_threads');
+const cors = require('cors');
+const express = require('express');
+const morgan = require('morgan');
+const prom = require('prom-client');
+
+const env = process.env;
+const installDir = env.KUBELESS_INSTALL_VOLUME || '/kubeless';
+const modName = env.MOD_NAME;
+const handlerName = env.FUNC_HANDLER;
+const modPath = path.join(installDir, `${modName}.js`);
+const terminationLog = env.KUBELESS_TERMINATION_LOG || '/dev/termination-log';
+
+function fatal(message) {
+  console.error(message);
+  try {
+    fs.accessSync(terminationLog, fs.constants.W_OK); // only where Kubernetes provides one
+    fs.writeFileSync(terminationLog, `${message}\n`);
+  } catch { /* not running in a pod, or not writable */ }
+  process.exit(1);
+}
+
+function numberEnv(name, fallback, { integer = false, min = 0 } = {}) {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+    fatal(`Invalid ${name}=${JSON.stringify(raw)}: expected ${integer ? 'an integer' : 'a number'} >= ${min}.`);
+  }
+  return value;
+}
+
+const timeoutSec = numberEnv('FUNC_TIMEOUT', 180, { min: 0.001 });
+const port = numberEnv('FUNC_PORT', 8080, { integer: true });
+const bodyLimitMb = numberEnv('REQ_MB_LIMIT', 1, { min: 0.001 });
+const maxWorkers = numberEnv('KUBELESS_WORKERS_MAX', 16, { integer: true, min: 1 });
+const minWorkers = Math.min(numberEnv('KUBELESS_WORKERS_MIN', 2, { integer: true, min: 1 }), maxWorkers);
+const idleMs = numberEnv('KUBELESS_WORKERS_IDLE_SECONDS', 60, { min: 0 }) * 1000;
+
+const context = {
+  'function-name': env.FUNC_NAME || env.KUBELESS_FUNC_NAME || modName,
+  timeout: timeoutSec,
+  runtime: env.FUNC_RUNTIME,
+  'memory-limit': env.FUNC_MEMORY_LIMIT,
+};
+
+class WorkerPool {
+  constructor(workerData) {
+    this.workerData = workerData;
+    this.workers = new Set();
+    this.idle = []; // LIFO: hot workers are reused, cold ones age out
+    this.queue = [];
+    this.starting = 0;
+    this.closing = false;
+  }
+
+  // Starts the warm workers; rejects with the load error if the function cannot load.
+  start() {
+    return Promise.all(Array.from({ length: minWorkers }, () => this.spawn()));
+  }
+
+  spawn() {
+    this.starting++;
+    const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: this.workerData });
+    this.workers.add(worker);
+    const ready = new Promise((resolve, reject) => {
+      worker.once('message', (msg) => (msg.type === 'ready' ? resolve() : reject(new Error(msg.message))));
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`The worker loading ${modPath} exited with code ${code}.`)));
+    });
+    worker.on('error', (err) => { worker.lastError = err; });
+    worker.on('exit', (code) => this.onExit(worker, code));
+    ready.then(() => {
+      this.starting--;
+      worker.loaded = true;
+      worker.on('message', (msg) => this.onMessage(worker, msg));
+      this.release(worker);
+    }, (err) => {
+      this.starting--;
+      worker.terminate();
+      if (this.queue.length > this.starting) {
+        // This worker was started for a queued call: fail that call rather than retry forever.
+        console.error(`Could not start a new worker: ${err.message}`);
+        this.settle(this.queue.shift(), { type: 'crash' });
+      }
+    });
+    return ready;
+  }
+
+  run(payload, timeoutMs) {
+    return new Promise((resolve) => {
+      const job = { payload, resolve, worker: null, done: false };
+      job.timer = setTimeout(() => this.expire(job), timeoutMs);
+      this.queue.push(job);
+      this.dispatch();
+    });
+  }
+
+  dispatch() {
+    while (this.queue.length && this.idle.length) this.assign(this.idle.pop(), this.queue.shift());
+    while (!this.closing && this.queue.length > this.starting && this.workers.size < maxWorkers) {
+      this.spawn().catch(() => {}); // handled in spawn()
+    }
+  }
+
+  assign(worker, job) {
+    clearTimeout(worker.idleTimer);
+    worker.job = job;
+    job.worker = worker;
+    worker.postMessage(job.payload);
+  }
+
+  release(worker) {
+    worker.job = null;
+    this.idle.push(worker);
+    worker.idleTimer = setTimeout(() => {
+      if (this.workers.size > minWorkers && !worker.job) this.remove(worker).terminate();
+    }, idleMs).unref();
+    this.dispatch();
+  }
+
+  // Answers a job once (the first outcome wins).
+  settle(job, outcome) {
+    if (job.done) return;
+    job.done = true;
+    job.resolve(outcome);
+  }
+
+  onMessage(worker, msg) {
+    const job = worker.job;
+    if (!job) return;
+    if (msg.type === 'done') {
+      clearTimeout(job.timer);
+      this.release(worker);
+    } else {
+      this.settle(job, msg);
+    }
+  }
+
+  expire(job) {
+    if (job.done) {
+      console.error(`Function ${modName}.${handlerName} was still running ${timeoutSec}s after the ` +
+        'request arrived (it had already answered); its worker was terminated.');
+    }
+    this.settle(job, { type: 'timeout' });
+    if (job.worker) job.worker.terminate();
+    else this.queue.splice(this.queue.indexOf(job), 1);
+  }
+
+  remove(worker) {
+    this.workers.delete(worker);
+    clearTimeout(worker.idleTimer);
+    const idx = this.idle.indexOf(worker);
+    if (idx !== -1) this.idle.splice(idx, 1);
+    return worker;
+  }
+
+  onExit(worker, code) {
+    this.remove(worker);
+    const job = worker.job;
+    if (job) {
+      clearTimeout(job.timer);
+      if (!job.done) {
+        const why = worker.lastError ? worker.lastError.stack : `the worker exited with code ${code}`;
+        console.error(`Function ${modName}.${handlerName} crashed its worker: ${why}`);
+      }
+      this.settle(job, { type: 'crash' });
+    }
+    // Replace a worker that had loaded the function (timed out, crashed) to keep the
+    // minimum warm; a worker that failed to load is not retried in a loop.
+    if (!this.closing && worker.loaded && this.workers.size < minWorkers) this.spawn().catch(() => {});
+    this.dispatch();
+  }
+
+  close() {
+    this.closing = true;
+    return Promise.all([...this.workers].map((w) => w.terminate()));
+  }
+}
+
+// Metrics
+const labelNames = ['method'];
+const calls = new prom.Counter({ name: 'function_calls_total', help: 'Number of calls to the function', labelNames });
+const failures = new prom.Counter({
+  name: 'function_failures_total', help: 'Number of calls that threw, crashed or timed out', labelNames,
+});
+const duration = new prom.Histogram({
+  name: 'function_duration_seconds',
+  help: 'Duration of calls to the function in seconds',
+  labelNames,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 180],
+});
+
+new prom.Gauge({
+  name: 'function_workers',
+  help: 'Worker threads running (or loading) the function',
+  collect() { this.set(pool.workers.size); },
+});
+
+// The serialisable part of the Express request, for the worker.
+function describeRequest(req) {
+  const { method, originalUrl: url, path: reqPath, query, headers, ip, protocol, hostname } = req;
+  return { method, url, path: reqPath, query: { ...query }, headers, ip, protocol, hostname };
+}
+
+function sendReply(res, { status, headers, body, raw }) {
+  const data = body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : body;
+  res.status(status);
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value); // as set, no charset added
+  if (raw) res.end(data);
+  else res.send(data);
+}
+
+const pool = new WorkerPool({ modPath, handlerName, installDir, context });
+let inflight = 0;
+let shuttingDown = false;
+let server;
+
+const app = express();
+app.disable('x-powered-by');
+app.use(morgan('combined'));
+app.use((req, res, next) => {
+  if (shuttingDown) res.set('Connection', 'close'); // let keep-alive clients go
+  next();
+});
+app.use(cors()); // Access-Control-Allow-Origin: * on every answer; answers preflight OPTIONS
+
+app.get('/healthz', (req, res) => res.send('OK'));
+app.get('/metrics', async (req, res) => {
+  res.set('Content-Type', prom.register.contentType).send(await prom.register.metrics());
+});
+
+const limit = `${bodyLimitMb}mb`;
+app.use(express.json({ limit, strict: false, type: ['application/json', 'application/*+json'] }));
+app.use(express.text({ limit, type: 'text/*' }));
+app.use(express.raw({ limit, type: () => true }));
+
+app.use(async (req, res) => {
+  const labels = { method: req.method };
+  calls.inc(labels);
+  const stopTimer = duration.startTimer(labels);
+  inflight++;
+  const payload = {
+    event: {
+      data: Buffer.isBuffer(req.body) ? new Uint8Array(req.body) : req.body === undefined ? '' : req.body,
+      'event-id': req.get('event-id'),
+      'event-type': req.get('event-type'),
+      'event-time': req.get('event-time'),
+      'event-namespace': req.get('event-namespace'),
+    },
+    request: describeRequest(req),
+  };
+  try {
+    const outcome = await pool.run(payload, timeoutSec * 1000);
+    stopTimer();
+    if (outcome.type !== 'response') failures.inc(labels);
+    if (outcome.type === 'response') sendReply(res, outcome);
+    else if (outcome.type === 'timeout') res.status(408).send(`Function timed out after ${timeoutSec}s\n`);
+    else {
+      if (outcome.type === 'error') console.error(`Function ${modName}.${handlerName} failed: ${outcome.stack}`);
+      res.status(500).send('Internal Server Error\n');
+    }
+  } finally {
+    inflight--;
+  }
+});
+
+// Body-parser and other errors, with CORS headers already set by cors().
+app.use((err, req, res, next) => {
+  if (res.headersSent) return next(err);
+  if (err.type === 'entity.parse.failed') {
+    return res.status(400).send(`Malformed JSON in the request body: ${err.message}\n`);
+  }
+  if (err.type === 'entity.too.large') {
+    return res.status(413).send(`Request body larger than the ${bodyLimitMb} MB limit (REQ_MB_LIMIT)\n`);
+  }
+  const status = err.status || err.statusCode || 500;
+  if (status >= 500) console.error(err.stack);
+  return res.status(status).send(err.expose ? `${err.message}\n` : 'Internal Server Error\n');
+});
+
+function shutdown(signal) {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  console.log(`${signal} received: not accepting new connections, finishing ${inflight} call(s) in flight`);
+  server.close(async () => {
+    await pool.close();
+    process.exit(0);
+  });
+  server.closeIdleConnections();
+  // Calls end by their deadline; after that only stalled uploads and the like remain.
+  setTimeout(() => server.closeAllConnections(), (timeoutSec + 5) * 1000).unref();
+}
+
+async function main() {
+  if (!modName || !handlerName) {
+    fatal('MOD_NAME and FUNC_HANDLER must be set: for --handler test.foobar the runtime loads ' +
+      `${path.join(installDir, 'test.js')} (MOD_NAME=test) and calls its export foobar (FUNC_HANDLER=foobar).`);
+  }
+  if (!fs.existsSync(modPath)) {
+    fatal(`The function file ${modPath} does not exist. MOD_NAME (${modName}) must be the name of a .js file ` +
+      `in KUBELESS_INSTALL_VOLUME (${installDir}): check that the --handler prefix (the part before the dot) ` +
+      'matches the file given with --from-file, and that the installation volume is mounted there.');
+  }
+  // Worker threads read NODE_PATH when they start, from their copy of process.env.
+  if (!env.NODE_PATH) env.NODE_PATH = path.join(installDir, 'node_modules');
+  try {
+    await pool.start();
+  } catch (err) {
+    fatal(err.message);
+  }
+  server = app.listen(port, () => {
+    console.log(`Serving ${modName}.${handlerName} from ${modPath} on port ${server.address().port} ` +
+      `(timeout ${timeoutSec}s, ${minWorkers}-${maxWorkers} workers)`);
+  });
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+main();

@@ -1,0 +1,273 @@
+"""``kubeless-runtime`` subcommands for images and local deploys (registered by cli.py).
+
+They mirror ``kubeless`` where one exists (``get-server-config``, ``function deploy/call/ls/
+logs/delete``), so what a user learns here carries over to a cluster.  Every handler returns
+an exit code; errors print the typed exception's message (which says what to do) and exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from .catalog import PHASES, CatalogError, load_catalog
+from .deploy import (
+    DeployError,
+    FunctionNotFoundError,
+    InvalidSpecError,
+    delete_deployment,
+    deploy,
+    get_deployment,
+    list_deployments,
+    parse_env_pairs,
+)
+from .engine import EngineError
+from .images import CA_BUNDLE_ENV, ImageError, build_images, dockerfile_text
+
+CA_HELP = (f"CA bundle for pip/npm behind a TLS-intercepting proxy (default: ${CA_BUNDLE_ENV}, "
+           "else none; on the project's machines use /etc/ssl/certs/ca-certificates.crt)")
+HANDLED = (CatalogError, ImageError, EngineError, DeployError, FunctionNotFoundError, OSError)
+
+
+def _err(message: str) -> None:
+    print(f"kubeless-runtime: {message}", file=sys.stderr)
+
+
+def _guard(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Turn our typed errors into 'message on stderr, exit 1' instead of a traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except HANDLED as exc:
+            _err(str(exc))
+            return 1
+        except KeyboardInterrupt:
+            _err("interrupted")
+            return 130
+
+    run.__doc__ = handler.__doc__
+    return run
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+# --- handlers -----------------------------------------------------------------------------
+
+def cmd_get_server_config(args: argparse.Namespace) -> int:
+    """Like ``kubeless get-server-config``: the supported runtimes."""
+    catalog = load_catalog()
+    print("Current Server Config:")
+    print(f"Supported Runtimes are: {', '.join(catalog.names)}")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """The ``runtime-images`` JSON for the kubeless-config ConfigMap (or the whole ConfigMap)."""
+    runtime_images = load_catalog().kubeless_config()
+    if args.configmap:
+        document: Any = {
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "kubeless-config", "namespace": args.namespace},
+            "data": {"runtime-images": json.dumps(runtime_images, indent=2)},
+        }
+    else:
+        document = runtime_images
+    print(json.dumps(document, indent=2))
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Build the images of the given runtimes (all by default)."""
+    started = time.monotonic()
+    built = build_images(args.runtimes or None, ca_bundle=args.ca_bundle, progress=_progress,
+                         nocache=args.no_cache, verbose=args.verbose)
+    for image in built:
+        print(f"{image.tag}\t{image.phase}\t{image.size_mb:.0f} MB\t{image.seconds:.1f}s")
+    _progress(f"built {len(built)} image(s) in {time.monotonic() - started:.1f}s")
+    return 0
+
+
+def cmd_dockerfile(args: argparse.Namespace) -> int:
+    """Print the Dockerfile of a runtime's phase image."""
+    sys.stdout.write(dockerfile_text(args.runtime, args.phase))
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    """Deploy a function locally, as Kubeless would, and wait for its first 200."""
+    started = time.monotonic()
+    env = parse_env_pairs(args.env)
+    deployment = deploy(
+        args.name, args.runtime, from_file=args.from_file, handler=args.handler,
+        dependencies=args.dependencies, env=env, timeout=args.timeout,
+        runtime_image=args.runtime_image, installation_image=args.installation_image,
+        compilation_image=args.compilation_image, memory=args.memory, port=args.port,
+        ca_bundle=args.ca_bundle, probe_timeout=args.probe_timeout, progress=_progress)
+    _progress(f"function {deployment.name} ready in {time.monotonic() - started:.1f}s")
+    print(f"{deployment.name} deployed: {deployment.url} (runtime {deployment.runtime}, "
+          f"image {deployment.image})")
+    return 0
+
+
+def kubeless_headers(data: Optional[str]) -> Dict[str, str]:
+    """The headers ``kubeless function call`` sends: an event id, time, type, namespace."""
+    headers = {
+        "event-id": uuid.uuid4().hex,
+        "event-time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "event-namespace": "cli.kubeless.io",
+        "event-type": "application/json",
+    }
+    if data is not None:
+        try:
+            json.loads(data)
+            headers["Content-Type"] = "application/json"
+        except ValueError:
+            headers["Content-Type"] = "text/plain"
+            headers["event-type"] = "text/plain"
+    return headers
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    """Call a deployed function; print the body; exit 1 on an HTTP status >= 400."""
+    deployment = get_deployment(args.name)
+    if not deployment.url:
+        _err(f"function {args.name} is not running (status {deployment.status}); see "
+             f"`kubeless-runtime logs {args.name}`")
+        return 1
+    headers = kubeless_headers(args.data)
+    for pair in args.header:
+        key, sep, value = pair.partition("=")
+        if not sep and ":" in pair:
+            key, _, value = pair.partition(":")
+        if not key.strip():
+            raise InvalidSpecError(f"--header {pair!r} is not NAME=VALUE")
+        headers[key.strip()] = value.strip()
+    method = (args.method or ("POST" if args.data is not None else "GET")).upper()
+    body = args.data.encode() if args.data is not None else None
+    url = deployment.url + (args.path if args.path.startswith("/") else "/" + args.path)
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=args.timeout) as response:  # noqa: S310
+            status, payload = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, payload = exc.code, exc.read()
+    except (urllib.error.URLError, OSError) as exc:
+        _err(f"calling {url} failed: {exc}")
+        return 1
+    text = payload.decode("utf-8", "replace")
+    sys.stdout.write(text + ("" if text.endswith("\n") or not text else "\n"))
+    if status >= 400:
+        _err(f"HTTP {status}")
+        return 1
+    return 0
+
+
+def format_table(rows: Sequence[Sequence[str]]) -> str:
+    """Left-aligned columns separated by at least three spaces, like kubeless's tables."""
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("   ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row))
+                     .rstrip() for row in rows)
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    """List deployed functions: NAME RUNTIME HANDLER STATUS PORT."""
+    rows: List[List[str]] = [["NAME", "RUNTIME", "HANDLER", "STATUS", "PORT"]]
+    for item in list_deployments():
+        status = "1/1 READY" if item.status == "running" else f"0/1 NOT READY ({item.status})"
+        rows.append([item.name, item.runtime, item.handler or "-", status,
+                     str(item.host_port or "-")])
+    print(format_table(rows))
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    """Print the runtime container's logs."""
+    sys.stdout.write(get_deployment(args.name).logs(tail=args.tail))
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    """Remove a function's containers and volume."""
+    delete_deployment(args.name)
+    print(f"function {args.name} deleted")
+    return 0
+
+
+# --- registration -------------------------------------------------------------------------
+
+def register(subparsers: Any) -> None:
+    """Add the image and deploy subcommands to cli.py's subparsers."""
+    p = subparsers.add_parser("get-server-config", help="list the supported runtimes")
+    p.set_defaults(func=_guard(cmd_get_server_config))
+
+    p = subparsers.add_parser("config", help="print the runtime-images JSON for kubeless-config")
+    p.add_argument("--configmap", action="store_true",
+                   help="print a whole kubeless-config ConfigMap instead")
+    p.add_argument("--namespace", default="kubeless", help="ConfigMap namespace (--configmap)")
+    p.set_defaults(func=_guard(cmd_config))
+
+    p = subparsers.add_parser("build", help="build runtime images with the local Docker engine")
+    p.add_argument("runtimes", nargs="*", metavar="RUNTIME", help="e.g. python3.11 (default: all)")
+    p.add_argument("--ca-bundle", metavar="PATH", default=None, help=CA_HELP)
+    p.add_argument("--no-cache", action="store_true", help="do not reuse cached layers")
+    p.add_argument("--verbose", "-v", action="store_true", help="show every build output line")
+    p.set_defaults(func=_guard(cmd_build))
+
+    p = subparsers.add_parser("dockerfile", help="print the Dockerfile of a runtime image")
+    p.add_argument("runtime", metavar="RUNTIME")
+    p.add_argument("--phase", choices=PHASES, default="runtime")
+    p.set_defaults(func=_guard(cmd_dockerfile))
+
+    p = subparsers.add_parser("deploy", help="deploy a function on the local Docker engine")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--runtime", help="e.g. python3.11 (see get-server-config)")
+    p.add_argument("--from-file", metavar="FILE", help="function source: a file or a .zip")
+    p.add_argument("--handler", metavar="MODULE.FUNCTION", help="e.g. helloget.foo")
+    p.add_argument("--dependencies", metavar="FILE", help="e.g. requirements.txt")
+    p.add_argument("--env", action="append", default=[], metavar="K=V",
+                   help="environment variable of the function (repeatable)")
+    p.add_argument("--timeout", type=float, default=180, help="FUNC_TIMEOUT, seconds")
+    p.add_argument("--runtime-image", metavar="IMAGE", help="custom runtime image")
+    p.add_argument("--installation-image", metavar="IMAGE", help="custom installation image")
+    p.add_argument("--compilation-image", metavar="IMAGE", help="custom compilation image")
+    p.add_argument("--memory", default="128Mi", help="memory limit, e.g. 128Mi, 1Gi")
+    p.add_argument("--port", type=int, default=8080, help="port the function listens on")
+    p.add_argument("--ca-bundle", metavar="PATH", default=None, help=CA_HELP)
+    p.add_argument("--probe-timeout", type=float, default=30,
+                   help="seconds to wait for the first healthy probe")
+    p.set_defaults(func=_guard(cmd_deploy))
+
+    p = subparsers.add_parser("call", help="call a deployed function")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--data", help="request body (POST unless --method says otherwise)")
+    p.add_argument("--method", help="HTTP method (default GET, or POST with --data)")
+    p.add_argument("--header", action="append", default=[], metavar="K=V",
+                   help="extra request header (repeatable)")
+    p.add_argument("--path", default="/", help="request path (default /)")
+    p.add_argument("--timeout", type=float, default=190, help="seconds to wait for the answer")
+    p.set_defaults(func=_guard(cmd_call))
+
+    p = subparsers.add_parser("ls", help="list deployed functions")
+    p.set_defaults(func=_guard(cmd_ls))
+
+    p = subparsers.add_parser("logs", help="print a function's logs")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--tail", type=int, default=None, help="only the last N lines")
+    p.set_defaults(func=_guard(cmd_logs))
+
+    p = subparsers.add_parser("delete", help="delete a deployed function")
+    p.add_argument("name", metavar="NAME")
+    p.set_defaults(func=_guard(cmd_delete))
+
+
+__all__ = ["format_table", "kubeless_headers", "register"]
