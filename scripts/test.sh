@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The test command of the README and of .ci/run: on a fresh Debian machine (as root for the
+# Docker part) it installs what the tests need and runs all of them.
+#   bash scripts/test.sh              unit + server + Node tests, then the Docker engine and the
+#                                     container tests
+#   SKIP_CONTAINERS=1 bash scripts/test.sh   everything that needs no Docker engine
+# Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=${VENV:-.venv}
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
+"$venv/bin/python" -m pip install --quiet -e '.[test]'
+export PATH="$PWD/$venv/bin:$PATH"
+
+echo "== lint"
+"$venv/bin/python" -m pip install --quiet ruff
+ruff check kubeless_runtime tests benchmarks
+
+if [ -f images/nodejs/package.json ] && command -v node >/dev/null && [ -d tests/nodejs ]; then
+    echo "== node runtime tests"
+    (cd images/nodejs && npm ci --no-audit --no-fund --loglevel=error)
+    node --test tests/nodejs/
+fi
+
+if [ "${SKIP_CONTAINERS:-0}" = 1 ]; then
+    echo "== pytest (no containers)"
+    exec pytest -m "not container" "$@"
+fi
+echo "== docker engine and base images"
+bash scripts/setup-docker.sh
+echo "== pytest"
+exec pytest "$@"

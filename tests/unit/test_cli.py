@@ -1,0 +1,70 @@
+import argparse
+import zipfile
+
+import pytest
+
+from kubeless_runtime.cli import (
+    UsageError,
+    build_parser,
+    parse_env_pairs,
+    prepare_source,
+    serve_config,
+    split_handler,
+)
+
+
+def test_env_pairs():
+    assert parse_env_pairs(["A=1", "B=x=y", "C="]) == {"A": "1", "B": "x=y", "C": ""}
+    with pytest.raises(UsageError, match="NAME=VALUE"):
+        parse_env_pairs(["novalue"])
+
+
+def test_handler_split():
+    assert split_handler("helloget.foo") == ["helloget", "foo"]
+    assert split_handler("pkg.mod.fn") == ["pkg.mod", "fn"]
+    with pytest.raises(UsageError, match="MODULE.FUNCTION"):
+        split_handler("foo")
+
+
+def test_source_is_laid_out_as_kubeless_does(tmp_path):
+    src = tmp_path / "test.py"
+    src.write_text("def foobar(e, c): pass\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    assert prepare_source(src, "other", work) == work
+    assert (work / "other.py").exists()
+    assert prepare_source(src, "test", work) == tmp_path
+    bundle = tmp_path / "b.zip"
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr("fn.py", "x")
+    unpacked = tmp_path / "unpacked"
+    unpacked.mkdir()
+    assert (prepare_source(bundle, "fn", unpacked) / "fn.py").exists()
+    with pytest.raises(UsageError, match="does not exist"):
+        prepare_source(tmp_path / "missing.py", "m", work)
+
+
+def test_serve_flags_win_over_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("FUNC_TIMEOUT", "99")
+    monkeypatch.setenv("GREETING", "before")
+    src = tmp_path / "helloget.py"
+    src.write_text("def foo(e, c): return 'x'\n")
+    args = build_parser().parse_args(["serve", "--from-file", str(src), "--handler",
+                                      "helloget.foo", "--timeout", "3", "--port", "0",
+                                      "--env", "GREETING=hi"])
+    config = serve_config(args, tmp_path)
+    assert (config.module_name, config.handler_name) == ("helloget", "foo")
+    assert config.timeout == 3 and config.port == 0
+    assert config.function_dir == tmp_path
+    import os
+
+    assert os.environ["GREETING"] == "hi"
+
+
+def test_bad_timeout_is_refused(tmp_path):
+    src = tmp_path / "f.py"
+    src.write_text("")
+    args = argparse.Namespace(env=[], handler="f.h", from_file=str(src), dependencies=None,
+                              timeout=-1.0, port=None, host=None)
+    with pytest.raises(UsageError, match="--timeout"):
+        serve_config(args, tmp_path)

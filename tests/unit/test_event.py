@@ -1,0 +1,77 @@
+import io
+import json
+import pickle
+
+import bottle
+import pytest
+
+from kubeless_runtime.event import (
+    BadRequest,
+    ReplyError,
+    build_event,
+    invocation_from_environ,
+    is_json,
+    parse_data,
+    reply_from_result,
+)
+
+
+def environ(**extra):
+    base = {"REQUEST_METHOD": "POST", "PATH_INFO": "/p", "QUERY_STRING": "a=1",
+            "SERVER_NAME": "localhost", "SERVER_PORT": "8080", "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.input": io.BytesIO(), "wsgi.url_scheme": "http", "HTTP_EVENT_ID": "e1",
+            "HTTP_EVENT_NAMESPACE": "ns", "bottle.app": object()}
+    base.update(extra)
+    return base
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("application/json", True), ("application/json; charset=utf-8", True),
+    ("Application/JSON", True), ("text/plain", False), (None, False), ("", False),
+    ("application/jsonp", False),
+])
+def test_is_json(value, expected):
+    assert is_json(value) is expected
+
+
+def test_parse_data_keeps_non_json_bytes_and_parses_json():
+    assert parse_data("text/plain", b"\xff\x00") == b"\xff\x00"
+    assert parse_data("application/json; charset=utf-8", b'{"a": 1}') == {"a": 1}
+    assert parse_data("application/json", b"  ") is None
+    with pytest.raises(BadRequest, match="Malformed JSON body"):
+        parse_data("application/json", b"{nope")
+
+
+def test_invocation_is_picklable_and_rebuilds_a_bottle_request():
+    invocation = invocation_from_environ(environ(CONTENT_TYPE="application/json"), b'{"x": 2}')
+    invocation = pickle.loads(pickle.dumps(invocation))
+    assert invocation.event_headers["event-id"] == "e1"
+    assert invocation.event_headers["event-type"] is None
+    event = build_event(invocation, 1 << 20)
+    assert event["data"] == {"x": 2}
+    assert event["event-namespace"] == "ns"
+    request = event["extensions"]["request"]
+    assert isinstance(request, bottle.BaseRequest)
+    assert request.json == {"x": 2}
+    assert request.query["a"] == "1"
+    assert request.method == "POST" and request.path == "/p"
+    assert request.body.read() == b'{"x": 2}'
+
+
+def test_reply_types():
+    assert reply_from_result("hi").body == b"hi"
+    assert reply_from_result(b"\x00").body == b"\x00"
+    as_json = reply_from_result({"a": [1]})
+    assert json.loads(as_json.body) == {"a": [1]}
+    assert ("Content-Type", "application/json") in as_json.headers
+    assert reply_from_result(None).body == b""
+    assert reply_from_result(3).body == b"3"
+    response = reply_from_result(bottle.HTTPResponse("made", status=201, headers={"X-A": "b"}))
+    assert response.status == 201 and ("X-A", "b") in response.headers
+
+
+def test_unsendable_results_say_what_to_return():
+    with pytest.raises(ReplyError, match="returned a set"):
+        reply_from_result({1, 2})
+    with pytest.raises(ReplyError, match="not JSON-serializable"):
+        reply_from_result({"when": object()})

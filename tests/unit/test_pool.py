@@ -1,0 +1,100 @@
+"""The worker pool in-process: growth on demand, shrinking when idle, healing."""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from kubeless_runtime.config import from_env
+from kubeless_runtime.event import Invocation
+from kubeless_runtime.invoke import CRASH, OK, TIMEOUT, WorkerPool
+from kubeless_runtime.loader import FunctionLoadError
+
+SOURCE = """
+import os, time
+
+def handler(event, context):
+    cmd = event['data']
+    if cmd == b'exit':
+        os._exit(1)
+    if cmd.startswith(b'sleep'):
+        time.sleep(float(cmd[5:]))
+    return str(os.getpid())
+"""
+
+
+def call(pool, data=b""):
+    return pool.invoke(Invocation(environ={"REQUEST_METHOD": "POST", "PATH_INFO": "/"},
+                                  body=data, data=data, event_headers={}))
+
+
+@pytest.fixture
+def make_pool(tmp_path):
+    pools = []
+
+    def factory(source=SOURCE, **env):
+        (tmp_path / "fn.py").write_text(source)
+        values = {"MOD_NAME": "fn", "FUNC_HANDLER": "handler",
+                  "KUBELESS_INSTALL_VOLUME": str(tmp_path), "FUNC_TIMEOUT": "5"}
+        values.update(env)
+        pool = WorkerPool(from_env(values))
+        pools.append(pool)
+        pool.start()
+        return pool
+
+    yield factory
+    for pool in pools:
+        pool.close(0)
+
+
+def test_grows_on_demand_and_shrinks_to_the_warm_minimum(make_pool):
+    pool = make_pool(KUBELESS_WORKERS_MIN="1", KUBELESS_WORKERS_MAX="4",
+                     KUBELESS_WORKER_IDLE="0.5")
+    assert pool.size == 1
+    with ThreadPoolExecutor(4) as threads:
+        outcomes = list(threads.map(lambda _: call(pool, b"sleep0.5"), range(4)))
+    assert {o.kind for o in outcomes} == {OK}
+    assert len({o.reply.body for o in outcomes}) == 4, "four calls ran in four workers"
+    assert pool.size == 4
+    deadline = time.monotonic() + 10
+    while pool.size > 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert pool.size == 1
+
+
+def test_never_exceeds_the_maximum(make_pool):
+    pool = make_pool(KUBELESS_WORKERS_MIN="1", KUBELESS_WORKERS_MAX="2")
+    with ThreadPoolExecutor(6) as threads:
+        outcomes = list(threads.map(lambda _: call(pool, b"sleep0.2"), range(6)))
+    assert {o.kind for o in outcomes} == {OK}
+    assert len({o.reply.body for o in outcomes}) <= 2
+    assert pool.size <= 2
+
+
+def test_replaces_crashed_and_timed_out_workers(make_pool):
+    pool = make_pool(KUBELESS_WORKERS_MIN="1", KUBELESS_WORKERS_MAX="1", FUNC_TIMEOUT="0.5")
+    first = call(pool).reply.body
+    assert call(pool, b"exit").kind == CRASH
+    second = call(pool).reply.body
+    assert second != first
+    assert call(pool, b"sleep3").kind == TIMEOUT
+    third = call(pool)
+    assert third.kind == OK and third.reply.body not in (first, second)
+    assert pool.size == 1
+
+
+def test_a_worker_that_died_while_idle_is_replaced_without_failing_the_call(make_pool):
+    import os
+    import signal
+
+    pool = make_pool(KUBELESS_WORKERS_MIN="1", KUBELESS_WORKERS_MAX="1")
+    pid = int(call(pool).reply.body)
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    outcome = call(pool)
+    assert outcome.kind == OK and int(outcome.reply.body) != pid
+
+
+def test_start_raises_the_load_error(make_pool):
+    with pytest.raises(FunctionLoadError, match="Syntax error"):
+        make_pool("def handler(:\n")
