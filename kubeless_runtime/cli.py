@@ -127,12 +127,15 @@ def serve_config(args: argparse.Namespace, workdir: Path) -> Config:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .server import serve
+    from .invoke import WorkerPool
 
     with tempfile.TemporaryDirectory(prefix="kubeless-fn-") as workdir:
         try:
             config = serve_config(args, Path(workdir))
-            return serve(config)
+            started = WorkerPool(config).start_in_background()
+            from .server import serve
+
+            return serve(config, started())
         except (FunctionLoadError, ConfigError, BundleError, UsageError, OSError) as exc:
             message = str(exc)
             print(f"kubeless-runtime: {message}", file=sys.stderr)

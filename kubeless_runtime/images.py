@@ -11,6 +11,7 @@ uses the bundle in its build stage only, so the final image does not keep it.
 
 from __future__ import annotations
 
+import fnmatch
 import io
 import os
 import re
@@ -33,8 +34,12 @@ CA_BUNDLE_ENV = "KUBELESS_CA_BUNDLE"
 
 LABEL_PREFIX = "io.kubeless-runtime"
 OUTPUT_TAIL_LINES = 40
-_SKIP_NAMES = {"_images", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+_SKIP_NAMES = {"_images", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".git",
+               "node_modules"}
+"""Never part of a build context: caches, and a node_modules that a local `npm ci` left."""
 _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+_LAYER_RE = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
+_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class ImageError(Exception):
@@ -58,6 +63,11 @@ class ImageBuildError(ImageError):
                      r"manifest unknown|not found: manifest", error, re.I):
             hint = (f"\nhint: a base image is missing and no registry is reachable: {SETUP_HINT}"
                     " (it builds debian:bookworm-slim and debian:trixie-slim offline)")
+        if re.search(r"CERTIFICATE_VERIFY_FAILED|certificate verify failed|SELF_SIGNED_CERT|"
+                     r"unable to get local issuer", error + output_tail, re.I):
+            hint += (f"\nhint: TLS is intercepted by a proxy: pass --ca-bundle PATH (or set "
+                     f"{CA_BUNDLE_ENV}); on the project's machines "
+                     "/etc/ssl/certs/ca-certificates.crt")
         super().__init__(f"building {tag} failed at {step or 'the start'}:\n{error.strip()}\n"
                          f"--- output tail ---\n{output_tail.rstrip()}{hint}")
 
@@ -72,6 +82,8 @@ class BuiltImage:
     image_id: str
     size: int
     seconds: float
+    stage_images: Tuple[str, ...] = ()
+    """IDs of the last image of each earlier build stage (untagged; for cleanup)."""
 
     @property
     def size_mb(self) -> float:
@@ -130,10 +142,31 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) 
     tar.addfile(info, io.BytesIO(data))
 
 
+def _dockerignore(source: Path) -> List[str]:
+    """Patterns of ``source/.dockerignore`` (the engine does not read it: the client does)."""
+    try:
+        lines = (source / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    patterns = []
+    for line in lines:
+        line = line.strip()
+        if line and not line.startswith(("#", "!")):
+            patterns.append(line.strip("/"))
+    return patterns
+
+
+def _ignored(relative: Path, patterns: List[str]) -> bool:
+    parts = relative.parts
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    return any(fnmatch.fnmatchcase(prefix, pattern) for pattern in patterns for prefix in prefixes)
+
+
 def _add_tree(tar: tarfile.TarFile, source: Path, prefix: str) -> None:
+    patterns = _dockerignore(source)
     for path in sorted(source.rglob("*")):
         relative = path.relative_to(source)
-        if any(part in _SKIP_NAMES for part in relative.parts):
+        if any(part in _SKIP_NAMES for part in relative.parts) or _ignored(relative, patterns):
             continue
         if path.suffix in (".pyc", ".pyo") or path.is_dir() or not path.is_file():
             continue
@@ -240,6 +273,8 @@ def _build_one(client: Any, runtime: Runtime, image: PhaseImage, context: bytes,
               f"{LABEL_PREFIX}.version": getattr(kubeless_runtime, "__version__", "") or ""}
     started = time.monotonic()
     step = ""
+    last_layer = ""
+    stages: List[str] = []
     tail: Deque[str] = deque(maxlen=OUTPUT_TAIL_LINES)
     prefix = f"[{runtime.name} {image.phase}]"
     try:
@@ -256,11 +291,16 @@ def _build_one(client: Any, runtime: Runtime, image: PhaseImage, context: bytes,
             text = chunk.get("stream")
             if not text:
                 continue
-            for line in text.splitlines():
+            for line in _ANSI_RE.sub("", text).splitlines():
                 if not line.strip():
                     continue
                 match = _STEP_RE.match(line.strip())
+                layer = _LAYER_RE.match(line.rstrip())
+                if layer:
+                    last_layer = layer.group(1)
                 if match:
+                    if match.group(3).upper().startswith("FROM ") and last_layer:
+                        stages.append(last_layer)
                     step = line.strip()
                     tail.clear()
                     say(f"{prefix} {step[:160]}")
@@ -277,7 +317,7 @@ def _build_one(client: Any, runtime: Runtime, image: PhaseImage, context: bytes,
                               "\n".join(tail)) from None
     return BuiltImage(runtime=runtime.name, phase=image.phase, tag=image.image,
                       image_id=result.id, size=int(result.attrs.get("Size") or 0),
-                      seconds=time.monotonic() - started)
+                      seconds=time.monotonic() - started, stage_images=tuple(stages))
 
 
 def remove_images(tags: Iterable[str], client: Any = None) -> List[str]:

@@ -30,7 +30,7 @@ import time
 import traceback
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Deque, Optional
+from typing import Any, Callable, Deque, List, Optional
 
 from .config import Config
 from .event import Invocation, Reply, build_event, reply_from_result
@@ -221,13 +221,14 @@ class WorkerPool:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["kubeless_runtime.invoke"])
+        self._ctx.set_forkserver_preload(["kubeless_runtime.invoke", "bottle"])
         self._idle: Deque[_Worker] = deque()
         self._cond = threading.Condition()
         self._count = 0
         self._busy = 0
         self._closed = False
         self._reaper: Optional[threading.Thread] = None
+        self.started = False
 
     @property
     def size(self) -> int:
@@ -238,35 +239,53 @@ class WorkerPool:
         return self._busy
 
     def start(self) -> None:
-        """Start the warm minimum; raises :class:`FunctionLoadError` if the function cannot load."""
-        first = max(1, self.config.workers_min)
+        """Load the function in one worker, then warm the rest in the background.
+
+        Raises :class:`FunctionLoadError` when the function cannot load, so a
+        broken function stops start-up; ``/healthz`` can answer as soon as one
+        worker holds the function.
+        """
         with self._cond:
-            self._count += first
-        workers = []
+            self._count += 1
         try:
-            workers.append(self._spawn())
-            rest = [threading.Thread(target=lambda: workers.append(self._spawn_or_none()))
-                    for _ in range(first - 1)]
-            for thread in rest:
-                thread.start()
-            for thread in rest:
-                thread.join()
+            first = self._spawn()
         except BaseException:
-            for worker in workers:
-                if worker is not None:
-                    worker.kill()
             with self._cond:
-                self._count = 0
+                self._count -= 1
             raise
-        with self._cond:
-            for worker in workers:
-                if worker is None:
-                    self._count -= 1
-                else:
-                    self._idle.append(worker)
+        self._add_idle(first)
+        for _ in range(self.config.workers_min - 1):
+            with self._cond:
+                self._count += 1
+            threading.Thread(target=self._warm_one, name="kubeless-warm", daemon=True).start()
         self._reaper = threading.Thread(target=self._reap_idle, name="kubeless-reaper",
                                         daemon=True)
         self._reaper.start()
+        self.started = True
+
+    def start_in_background(self) -> Callable[[], "WorkerPool"]:
+        """Start while the caller does other work (imports the HTTP stack, say).
+
+        Returns a function that waits for the start and re-raises its error.
+        """
+        errors: List[BaseException] = []
+
+        def run() -> None:
+            try:
+                self.start()
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                errors.append(exc)
+
+        thread = threading.Thread(target=run, name="kubeless-pool-start", daemon=True)
+        thread.start()
+
+        def wait() -> "WorkerPool":
+            thread.join()
+            if errors:
+                raise errors[0]
+            return self
+
+        return wait
 
     def _spawn(self) -> _Worker:
         """Start one worker and wait until it has loaded the function."""
@@ -296,12 +315,28 @@ class WorkerPool:
             raise FunctionLoadError(detail)
         return worker
 
-    def _spawn_or_none(self) -> Optional[_Worker]:
+    def _add_idle(self, worker: _Worker) -> None:
+        with self._cond:
+            if self._closed:
+                self._count -= 1
+                closed = True
+            else:
+                self._idle.append(worker)
+                self._cond.notify()
+                closed = False
+        if closed:
+            self._stop_worker(worker)
+
+    def _warm_one(self) -> None:
         try:
-            return self._spawn()
-        except FunctionLoadError as exc:
-            log.error("could not start a worker: %s", exc)
-            return None
+            worker = self._spawn()
+        except (FunctionLoadError, OSError) as exc:
+            log.error("could not start a warm worker: %s", exc)
+            with self._cond:
+                self._count -= 1
+                self._cond.notify()
+            return
+        self._add_idle(worker)
 
     def _acquire(self) -> _Worker:
         while True:

@@ -231,10 +231,10 @@ def configure_logging() -> None:
 class Runtime:
     """The pool plus the HTTP server, with a graceful stop on SIGTERM."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, pool: Optional[WorkerPool] = None) -> None:
         self.config = config
         self.metrics = FunctionMetrics()
-        self.pool = WorkerPool(config)
+        self.pool = pool or WorkerPool(config)
         self.server: Any = None
         self._stop = threading.Event()
 
@@ -242,7 +242,8 @@ class Runtime:
         """Load the function in the warm workers and bind the port; raises on a bad function."""
         from cheroot.wsgi import Server
 
-        self.pool.start()
+        if not self.pool.started:
+            self.pool.start()
         app = make_wsgi(self.config, self.pool, self.metrics)
         self.server = Server((self.config.host, self.config.port), app,
                              numthreads=self.config.threads, request_queue_size=128,
@@ -286,10 +287,10 @@ class Runtime:
         signal.signal(signal.SIGINT, self.request_stop)
 
 
-def serve(config: Config) -> int:
+def serve(config: Config, pool: Optional[WorkerPool] = None) -> int:
     """Run the runtime in the foreground until SIGTERM; what ``python -m kubeless_runtime`` does."""
     configure_logging()
-    runtime = Runtime(config)
+    runtime = Runtime(config, pool)
     runtime.install_signal_handlers()
     runtime.start()
     return runtime.run()

@@ -14,8 +14,8 @@
  *  - One call per worker at a time, so terminating a worker (timeout, process.exit() or
  *    an uncaught exception inside the function -> 500) never takes another caller's call
  *    down with it. Parallelism comes from the pool: it keeps KUBELESS_WORKERS_MIN (2)
- *    workers warm, grows on demand up to KUBELESS_WORKERS_MAX (16), queues calls beyond
- *    that, and stops workers idle for KUBELESS_WORKERS_IDLE_SECONDS (60) above the
+ *    workers warm, grows on demand up to KUBELESS_WORKERS_MAX (16, or one per 32 MiB of
+ *    FUNC_MEMORY_LIMIT, at least 2), queues calls beyond that, and stops workers idle for KUBELESS_WORKERS_IDLE_SECONDS (60) above the
  *    minimum. The deadline counts from the request's arrival, queueing included.
  *
  * Trade-offs of running the function in a worker:
@@ -70,7 +70,12 @@ function numberEnv(name, fallback, { integer = false, min = 0 } = {}) {
 const timeoutSec = numberEnv('FUNC_TIMEOUT', 180, { min: 0.001 });
 const port = numberEnv('FUNC_PORT', 8080, { integer: true });
 const bodyLimitMb = numberEnv('REQ_MB_LIMIT', 1, { min: 0.001 });
-const maxWorkers = numberEnv('KUBELESS_WORKERS_MAX', 16, { integer: true, min: 1 });
+// Each worker costs ~10 MB: under a memory limit the default maximum is one per 32 MiB.
+const UNITS = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+const memoryMatch = /^(\d+(?:\.\d+)?)(k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(env.FUNC_MEMORY_LIMIT || '');
+const memoryLimit = memoryMatch ? Number(memoryMatch[1]) * UNITS[memoryMatch[2] || ''] : Infinity;
+const defaultMax = Math.max(2, Math.min(16, Math.floor(memoryLimit / 2 ** 25)));
+const maxWorkers = numberEnv('KUBELESS_WORKERS_MAX', defaultMax, { integer: true, min: 1 });
 const minWorkers = Math.min(numberEnv('KUBELESS_WORKERS_MIN', 2, { integer: true, min: 1 }), maxWorkers);
 const idleMs = numberEnv('KUBELESS_WORKERS_IDLE_SECONDS', 60, { min: 0 }) * 1000;
 
@@ -165,7 +170,7 @@ class WorkerPool {
 
   onMessage(worker, msg) {
     const job = worker.job;
-    if (!job) return;
+    if (!job || !this.workers.has(worker)) return; // idle, or condemned at a deadline
     if (msg.type === 'done') {
       clearTimeout(job.timer);
       this.release(worker);
@@ -180,8 +185,13 @@ class WorkerPool {
         'request arrived (it had already answered); its worker was terminated.');
     }
     this.settle(job, { type: 'timeout' });
-    if (job.worker) job.worker.terminate();
-    else this.queue.splice(this.queue.indexOf(job), 1);
+    if (job.worker) {
+      // Out of the pool now: a 'done' racing the deadline must not make it idle again.
+      this.remove(job.worker).terminate();
+      this.dispatch();
+    } else {
+      this.queue.splice(this.queue.indexOf(job), 1);
+    }
   }
 
   remove(worker) {

@@ -150,6 +150,25 @@ describe('pool limits', () => {
     }
   });
 
+  it('caps the pool by FUNC_MEMORY_LIMIT unless KUBELESS_WORKERS_MAX is set', async () => {
+    for (const [env, expected] of [
+      [{ FUNC_MEMORY_LIMIT: '128Mi' }, 4],
+      [{ FUNC_MEMORY_LIMIT: '128Mi', KUBELESS_WORKERS_MAX: '6' }, 6],
+      [{ FUNC_MEMORY_LIMIT: '32M' }, 2],
+    ]) {
+      const srv = await startServer({ files: { 'func.js': FUNC }, env: { FUNC_TIMEOUT: '5', ...env } });
+      try {
+        const calls = Array.from({ length: 8 }, () => fetch(`${srv.url}/sleep?ms=400`).then((r) => r.status));
+        await sleep(250);
+        const text = await (await fetch(`${srv.url}/metrics`)).text();
+        assert.deepEqual(await Promise.all(calls), Array(8).fill(200));
+        assert.equal(metric(text, 'function_workers', {}), expected, JSON.stringify(env));
+      } finally {
+        await srv.stop();
+      }
+    }
+  });
+
   it('grows on demand and stops idle workers above the minimum', async () => {
     const srv = await startServer({
       files: { 'func.js': FUNC },

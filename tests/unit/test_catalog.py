@@ -251,3 +251,20 @@ def test_cli_dockerfile_and_unknown_runtime(capsys):
     assert "FROM ${BASE_IMAGE}" in capsys.readouterr().out
     assert main(["dockerfile", "cobol1"]) == 1
     assert "supported runtimes are: python3.11" in capsys.readouterr().err
+
+
+def test_build_context_skips_node_modules_and_dockerignored_files(tmp_path):
+    recipe = tmp_path / "images" / "lang"
+    (recipe / "node_modules" / "x").mkdir(parents=True)
+    (recipe / "node_modules" / "x" / "index.js").write_text("x")
+    (recipe / "Dockerfile").write_text("FROM scratch\n")
+    (recipe / "notes.md").write_text("n")
+    (recipe / "keep.js").write_text("k")
+    (recipe / ".dockerignore").write_text("# comment\n*.md\n")
+    document = [minimal(versions=[{"name": "lang1", "version": "1", "images": [
+        {"phase": "runtime", "image": "x/lang:1", "build": {"directory": "lang"}}]}])]
+    runtime = Catalog(document, base_dir=tmp_path / "images").runtime("python1")
+    members = _context_members(build_context(runtime, base_dir=tmp_path / "images"))
+    assert "keep.js" in members and "Dockerfile" in members
+    assert "notes.md" not in members
+    assert not [name for name in members if "node_modules" in name]
