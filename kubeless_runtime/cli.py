@@ -15,35 +15,16 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 from .bundle import BundleError, extract_zip
 from .config import Config, ConfigError, from_env
+from .deploy import InvalidSpecError, parse_env_pairs, split_handler
 from .loader import FunctionLoadError, write_termination_log
 
 
 class UsageError(ValueError):
     """A command-line flag has a value we cannot use."""
-
-
-def parse_env_pairs(pairs: Sequence[str]) -> Dict[str, str]:
-    """``--env K=V`` values as a dict; a pair without ``=`` is an error, not a silent skip."""
-    result = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"--env {pair!r} is not NAME=VALUE; write it as --env NAME=VALUE.")
-        result[name.strip()] = value
-    return result
-
-
-def split_handler(handler: str) -> List[str]:
-    """``MODULE.FUNCTION`` as Kubeless spells ``--handler``."""
-    module, sep, function = handler.rpartition(".")
-    if not sep or not module or not function:
-        raise UsageError(f"--handler {handler!r} is not MODULE.FUNCTION; for a file helloget.py "
-                         "with 'def foo(event, context)', use --handler helloget.foo.")
-    return [module, function]
 
 
 def _cache_dir() -> Path:
@@ -136,7 +117,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             from .server import serve
 
             return serve(config, started())
-        except (FunctionLoadError, ConfigError, BundleError, UsageError, OSError) as exc:
+        except (FunctionLoadError, ConfigError, BundleError, UsageError, InvalidSpecError,
+                OSError) as exc:
             message = str(exc)
             print(f"kubeless-runtime: {message}", file=sys.stderr)
             if isinstance(exc, (FunctionLoadError, ConfigError)):

@@ -26,6 +26,7 @@ from .deploy import (
     deploy,
     get_deployment,
     list_deployments,
+    loopback_opener,
     parse_env_pairs,
 )
 from .engine import EngineError
@@ -157,7 +158,7 @@ def cmd_call(args: argparse.Namespace) -> int:
     url = deployment.url + (args.path if args.path.startswith("/") else "/" + args.path)
     request = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=args.timeout) as response:  # noqa: S310
+        with loopback_opener().open(request, timeout=args.timeout) as response:
             status, payload = response.status, response.read()
     except urllib.error.HTTPError as exc:
         status, payload = exc.code, exc.read()

@@ -26,18 +26,17 @@ import os
 import re
 import secrets
 import shutil
-import stat
 import tarfile
 import tempfile
 import time
 import urllib.error
 import urllib.request
-import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
+from .bundle import BundleError, UnsafeBundleError, zip_entries
 from .catalog import Catalog, Runtime, UnknownRuntimeError, load_catalog
 from .engine import get_client, import_docker, is_local_engine
 
@@ -58,8 +57,6 @@ CUSTOM_FUNCTION_FILE = "function"
 
 LOG_TAIL_LINES = 40
 TERMINATION_MESSAGE_MAX = 4096  # bytes, as Kubernetes
-MAX_BUNDLE_BYTES = 256 * 1024 * 1024
-MAX_BUNDLE_ENTRIES = 20000
 MIN_MEMORY = 6 * 1024 * 1024  # Docker refuses less
 DEFAULT_PHASE_TIMEOUT = 900.0
 
@@ -255,63 +252,14 @@ def _tar_add(tar: tarfile.TarFile, name: str, data: Optional[bytes], mode: int) 
 
 
 def safe_zip_entries(data: bytes, source: str = "bundle") -> List[Tuple[str, Optional[bytes], int]]:
-    """(relative path, content or None for a folder, mode) of every entry of a zip bundle.
-
-    Refuses, with :class:`UnsafeArchiveError`, any entry that would land outside /kubeless:
-    ``..`` components, absolute or drive paths, symlinks, devices; and bundles bigger than
-    MAX_BUNDLE_BYTES unpacked (a zip bomb would fill the engine's disk).
-    """
+    """The checked entries of a zip bundle (:func:`kubeless_runtime.bundle.zip_entries`),
+    with its errors as preparation-phase deploy errors."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise InvalidSpecError(f"{source} is not a readable zip file ({exc}); make it with "
-                               "'zip -r function.zip .'") from None
-    entries: List[Tuple[str, Optional[bytes], int]] = []
-    total = 0
-    with archive:
-        infos = archive.infolist()
-        if len(infos) > MAX_BUNDLE_ENTRIES:
-            raise UnsafeArchiveError(f"{source} has {len(infos)} entries; the limit is "
-                                     f"{MAX_BUNDLE_ENTRIES}")
-        for info in infos:
-            raw = info.filename
-            name = raw.replace("\\", "/")
-            path = PurePosixPath(name)
-            if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-                raise UnsafeArchiveError(f"{source}: entry {raw!r} is an absolute path; "
-                                         "rebuild the zip with paths relative to the function "
-                                         "folder")
-            if ".." in path.parts:
-                raise UnsafeArchiveError(f"{source}: entry {raw!r} escapes the function folder "
-                                         "with '..'; rebuild the zip with paths inside it")
-            mode = info.external_attr >> 16
-            kind = stat.S_IFMT(mode)
-            if kind == stat.S_IFLNK:
-                raise UnsafeArchiveError(f"{source}: entry {raw!r} is a symbolic link, which a "
-                                         "function bundle may not contain; store the file "
-                                         "itself")
-            if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
-                raise UnsafeArchiveError(f"{source}: entry {raw!r} is not a regular file or "
-                                         "folder")
-            parts = [part for part in path.parts if part not in ("", ".")]
-            if not parts:
-                continue
-            relative = "/".join(parts)
-            if info.is_dir() or kind == stat.S_IFDIR:
-                entries.append((relative, None, 0o755))
-                continue
-            total += info.file_size
-            if total > MAX_BUNDLE_BYTES:
-                raise UnsafeArchiveError(f"{source} unpacks to more than "
-                                         f"{MAX_BUNDLE_BYTES // 2**20} MiB")
-            with archive.open(info) as handle:
-                content = handle.read(info.file_size + 1)
-            if len(content) > info.file_size:
-                raise UnsafeArchiveError(f"{source}: entry {raw!r} is larger than its header "
-                                         "says")
-            executable = bool(mode & 0o111)
-            entries.append((relative, content, 0o755 if executable else 0o644))
-    return entries
+        return zip_entries(data, source)
+    except UnsafeBundleError as exc:
+        raise UnsafeArchiveError(str(exc)) from None
+    except BundleError as exc:
+        raise InvalidSpecError(str(exc)) from None
 
 
 def source_archive(runtime: Optional[Runtime], module: Optional[str],
@@ -682,11 +630,21 @@ class _Deployer:
         self.state_dir: Optional[Path] = None
         self.volume_name = f"kubeless-{plan.name}-{secrets.token_hex(3)}"
         self.archive_pending = True
+        self.phase = "preparation"
         self.labels = {LABEL_FUNCTION: plan.name, LABEL_RUNTIME: plan.runtime_name,
                        LABEL_HANDLER: plan.handler, LABEL_PORT: str(plan.port),
                        LABEL_MEMORY: str(plan.memory)}
 
     def run(self) -> Deployment:
+        """Run the phases; engine errors become a DeployError of the phase they hit."""
+        try:
+            return self._run()
+        except self.docker.errors.APIError as exc:
+            explanation = getattr(exc, "explanation", None) or str(exc)
+            raise DeployError(self.phase, f"the Docker engine refused: {explanation}",
+                              function=self.plan.name) from None
+
+    def _run(self) -> Deployment:
         name = self.plan.name
         self._check_free()
         for phase, image in self.plan.images.items():
@@ -702,7 +660,9 @@ class _Deployer:
                                        labels=dict(self.labels))
             for phase in ("installation", "compilation"):
                 if phase in self.plan.images:
+                    self.phase = phase
                     self._run_phase(phase)
+            self.phase = "runtime"
             return self._run_runtime()
         except BaseException:
             if not self.keep_on_failure:
@@ -900,10 +860,15 @@ def _fallback_message(logs: str) -> str:
     return text[-2048:] if text else "(no termination message and no output)"
 
 
+def loopback_opener() -> urllib.request.OpenerDirector:
+    """A urllib opener that ignores HTTP(S)_PROXY: the function is on 127.0.0.1."""
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def _probe(url: str, timeout: float) -> Tuple[int, str]:
     """(HTTP status or 0, description) of GET ``url``; never raises."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
+        with loopback_opener().open(url, timeout=timeout) as response:
             return response.status, f"HTTP {response.status}"
     except urllib.error.HTTPError as exc:
         return exc.code, f"HTTP {exc.code}"

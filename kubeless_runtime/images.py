@@ -264,13 +264,25 @@ def build_images(runtimes: Optional[Sequence[str]] = None, ca_bundle: Optional[s
     return built
 
 
+def _package_version() -> str:
+    version = getattr(kubeless_runtime, "__version__", "")
+    if version:
+        return str(version)
+    from importlib import metadata
+
+    try:
+        return metadata.version("kubeless-runtime")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def _build_one(client: Any, runtime: Runtime, image: PhaseImage, context: bytes,
                say: Progress, nocache: bool, verbose: bool) -> BuiltImage:
     docker = import_docker()
     build = _recipe(runtime, image)
     labels = {f"{LABEL_PREFIX}.runtime": runtime.name,
               f"{LABEL_PREFIX}.phase": image.phase,
-              f"{LABEL_PREFIX}.version": getattr(kubeless_runtime, "__version__", "") or ""}
+              f"{LABEL_PREFIX}.version": _package_version()}
     started = time.monotonic()
     step = ""
     last_layer = ""

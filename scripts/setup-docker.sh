@@ -52,16 +52,28 @@ fi
 
 # --- 2. engine -----------------------------------------------------------------------------
 engine_up() { timeout 10 docker info >/dev/null 2>&1; }
+# A live (not zombie) process with that pid; a killed daemon can linger as a zombie.
+alive() { local state; state=$(ps -o stat= -p "$1" 2>/dev/null) && [ -n "$state" ] && [ "${state#Z}" = "$state" ]; }
+live_dockerd() {
+    local pid
+    for pid in $(pgrep -x dockerd 2>/dev/null); do
+        if alive "$pid"; then echo "$pid"; return 0; fi
+    done
+    return 1
+}
 if engine_up; then
     log "a Docker engine already answers"
 else
     t=$SECONDS
-    if pgrep -x dockerd >/dev/null 2>&1; then
-        log "dockerd is running but does not answer yet; waiting"
+    if pid=$(live_dockerd); then
+        log "dockerd (pid $pid) is running but does not answer yet; waiting"
     else
+        # A daemon that was killed leaves its pid file behind; dockerd refuses to start
+        # while the file names a live process, and ignores a stale one.
         log "starting dockerd in the background (log: $DOCKERD_LOG)"
         # setsid + nohup: the daemon outlives this script and the shell that ran it.
         setsid nohup dockerd >"$DOCKERD_LOG" 2>&1 </dev/null &
+        pid=$!
     fi
     deadline=$((SECONDS + DOCKER_WAIT))
     until engine_up; do
@@ -69,7 +81,7 @@ else
             tail -30 "$DOCKERD_LOG" >&2 || true
             die "no Docker engine answered within ${DOCKER_WAIT}s (see $DOCKERD_LOG)"
         fi
-        if ! pgrep -x dockerd >/dev/null 2>&1; then
+        if ! alive "$pid" && ! live_dockerd >/dev/null; then
             tail -30 "$DOCKERD_LOG" >&2 || true
             die "dockerd exited (see $DOCKERD_LOG)"
         fi

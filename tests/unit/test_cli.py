@@ -6,24 +6,9 @@ import pytest
 from kubeless_runtime.cli import (
     UsageError,
     build_parser,
-    parse_env_pairs,
     prepare_source,
     serve_config,
-    split_handler,
 )
-
-
-def test_env_pairs():
-    assert parse_env_pairs(["A=1", "B=x=y", "C="]) == {"A": "1", "B": "x=y", "C": ""}
-    with pytest.raises(UsageError, match="NAME=VALUE"):
-        parse_env_pairs(["novalue"])
-
-
-def test_handler_split():
-    assert split_handler("helloget.foo") == ["helloget", "foo"]
-    assert split_handler("pkg.mod.fn") == ["pkg.mod", "fn"]
-    with pytest.raises(UsageError, match="MODULE.FUNCTION"):
-        split_handler("foo")
 
 
 def test_source_is_laid_out_as_kubeless_does(tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import kubeless_runtime.bundle as bundle_mod
 from kubeless_runtime import deploy as deploy_mod
 from kubeless_runtime.catalog import UnknownRuntimeError, load_catalog
 from kubeless_runtime.deploy import (
@@ -162,7 +163,7 @@ def test_unsafe_archive_error_is_a_preparation_deploy_error():
 
 
 def test_zip_bomb_limit(monkeypatch):
-    monkeypatch.setattr(deploy_mod, "MAX_BUNDLE_BYTES", 1000)
+    monkeypatch.setattr(bundle_mod, "MAX_BUNDLE_BYTES", 1000)
     with pytest.raises(UnsafeArchiveError, match="unpacks to more than"):
         safe_zip_entries(make_zip([("big", "x" * 2000, None)]))
 

@@ -52,7 +52,7 @@ def test_grows_on_demand_and_shrinks_to_the_warm_minimum(make_pool):
                      KUBELESS_WORKER_IDLE="0.5")
     assert pool.size == 1
     with ThreadPoolExecutor(4) as threads:
-        outcomes = list(threads.map(lambda _: call(pool, b"sleep0.5"), range(4)))
+        outcomes = list(threads.map(lambda _: call(pool, b"sleep1.5"), range(4)))
     assert {o.kind for o in outcomes} == {OK}
     assert len({o.reply.body for o in outcomes}) == 4, "four calls ran in four workers"
     assert pool.size == 4
