@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -187,6 +188,36 @@ def test_cli_serve_from_file(tmp_path):
             except requests.ConnectionError:
                 time.sleep(0.05)
         assert answer.text == "hello world"
+    finally:
+        process.terminate()
+        assert process.wait(15) == 0
+
+
+def test_cli_serve_installs_dependencies_into_a_private_folder(tmp_path):
+    """`--dependencies` pip-installs into a cache folder that only the function sees."""
+    function = tmp_path / "withdeps.py"
+    function.write_text("import yaml\n\ndef handler(event, context):\n"
+                        "    return {'file': yaml.__file__, 'parsed': yaml.safe_load('a: 1')}\n")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("PyYAML\n")
+    port = free_port()
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    process = subprocess.Popen([sys.executable, "-m", "kubeless_runtime", "serve",
+                                "--from-file", str(function), "--handler", "withdeps.handler",
+                                "--dependencies", str(requirements), "--port", str(port)],
+                               env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        answer = None
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                answer = requests.get(f"http://127.0.0.1:{port}/", timeout=5).json()
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        assert answer is not None, process.stderr.read() if process.poll() is not None else ""
+        assert answer["parsed"] == {"a": 1}
+        assert answer["file"].startswith(str(tmp_path / "cache" / "kubeless-runtime" / "deps"))
     finally:
         process.terminate()
         assert process.wait(15) == 0
