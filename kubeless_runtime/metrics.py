@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from typing import Iterator, Tuple
+from typing import Any, Dict, Iterator, Tuple
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -34,12 +34,22 @@ class FunctionMetrics:
                                 ["method"], registry=self.registry)
         self.duration = Histogram("function_duration_seconds", "Duration of function calls",
                                   ["method"], registry=self.registry)
+        self._children: Dict[str, Tuple[Any, Any, Any]] = {}
+
+    def _series(self, method: str) -> Tuple[Any, Any, Any]:
+        series = self._children.get(method)
+        if series is None:
+            series = (self.calls.labels(method), self.failures.labels(method),
+                      self.duration.labels(method))
+            self._children[method] = series
+        return series
 
     @contextmanager
     def observe(self, method: str) -> Iterator["_Call"]:
         """Count one call; the body marks it failed with ``call.failed = True``."""
         call = _Call()
-        self.calls.labels(method).inc()
+        calls, failures, duration = self._series(method)
+        calls.inc()
         start = time.perf_counter()
         try:
             yield call
@@ -47,9 +57,9 @@ class FunctionMetrics:
             call.failed = True
             raise
         finally:
-            self.duration.labels(method).observe(time.perf_counter() - start)
+            duration.observe(time.perf_counter() - start)
             if call.failed:
-                self.failures.labels(method).inc()
+                failures.inc()
 
     def exposition(self) -> Tuple[bytes, str]:
         """The text served on ``/metrics`` and its content type."""
