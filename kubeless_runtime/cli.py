@@ -153,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
         cli_images = None
     if cli_images is not None:
         cli_images.register(commands)
+    from .conformance import cli as cli_conformance
+    cli_conformance.register(commands)
     return parser
 
 

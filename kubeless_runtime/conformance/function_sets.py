@@ -119,12 +119,15 @@ def load_function_set(language: str, base: Optional[Path] = None) -> FunctionSet
         if not isinstance(raw, dict) or not isinstance(raw.get("handler"), str):
             raise FunctionSetError(f"{manifest}: 'compile_error' must be null or an object "
                                    "with source, handler and expect")
-        source = folder / str(raw.get("source", ""))
-        if not source.is_file():
-            raise FunctionSetError(f"{manifest}: compile_error source {source} does not exist")
-        compile_error = CompileErrorSpec(source, raw["handler"], str(raw.get("expect", "")))
+        broken = folder / str(raw.get("source", ""))
+        if not broken.is_file():
+            raise FunctionSetError(f"{manifest}: compile_error source {broken} does not exist")
+        compile_error = CompileErrorSpec(broken, raw["handler"], str(raw.get("expect", "")))
     dependency = data.get("dependency") or {}
-    return FunctionSet(language=language, folder=folder, source=file("source"),  # type: ignore[arg-type]
+    source = file("source")
+    if source is None:  # pragma: no cover - file() raises for a required key
+        raise FunctionSetError(f"{manifest}: 'source' is required")
+    return FunctionSet(language=language, folder=folder, source=source,
                        handler=handler, dependencies=file("dependencies", required=False),
                        dependency_name=str(dependency.get("name", "")),
                        dependency_version=str(dependency.get("version", "")),

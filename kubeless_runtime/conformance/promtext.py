@@ -117,12 +117,24 @@ def missing_method_label(scrape: Scrape, sample: str) -> Optional[str]:
             "contract counts per HTTP method")
 
 
-def similar_names(scrape: Scrape, sample: str, limit: int = 5) -> List[str]:
-    """Sample names that look like ``sample`` (to say 'did you mean' in a failure)."""
+def similar_names(scrape: Scrape, sample: str, limit: int = 3,
+                  exclude: Iterable[str] = ()) -> List[str]:
+    """Sample names that look like ``sample`` (to say 'did you mean' in a failure).
+
+    Names with the same suffix (``_total``, ``_count``) come first; ``exclude`` leaves out
+    names that are right for another purpose (the other contract metrics).
+    """
     import difflib
 
-    names = sorted({name for name, _ in scrape.values})
-    return difflib.get_close_matches(sample, names, n=limit, cutoff=0.6)
+    skip = set(exclude)
+    names = sorted(n for n in {name for name, _ in scrape.values} - skip - {sample}
+                   if not n.endswith("_created"))
+    suffix = "_" + sample.rsplit("_", 1)[-1] if "_" in sample else ""
+    same = [n for n in names if suffix and n.endswith(suffix)]
+    close = difflib.get_close_matches(sample, same, n=limit, cutoff=0.5)
+    close += [n for n in difflib.get_close_matches(sample, names, n=limit, cutoff=0.6)
+              if n not in close]
+    return close[:limit]
 
 
 __all__ = ["DeltaCheck", "ExpositionError", "Scrape", "check_deltas", "deltas",

@@ -56,7 +56,7 @@ class CaseResult:
 
     def message(self) -> str:
         """A one-paragraph explanation (the pytest failure text, the JUnit message)."""
-        if self.status in (PASS, SKIP):
+        if self.status in (PASS, SKIP, ERROR):
             return self.detail
         parts = []
         if self.detail:
@@ -99,9 +99,13 @@ class Report:
         return 0 if self.ok else 1
 
     def summary(self) -> str:
-        words = [(PASS, "passed"), (FAIL, "failed"), (ERROR, "errors"), (SOFT, "soft"),
+        words = [(PASS, "passed"), (FAIL, "failed"), (ERROR, "error"), (SOFT, "soft"),
                  (SKIP, "skipped")]
-        parts = [f"{self.count(status)} {word}" for status, word in words if self.count(status)]
+        parts = []
+        for status, word in words:
+            count = self.count(status)
+            if count:
+                parts.append(f"{count} {word}{'s' if word == 'error' and count > 1 else ''}")
         verdict = "CONFORMS" if self.ok else "DOES NOT CONFORM"
         return (f"{len(self.results)} cases: {', '.join(parts) or 'none run'} in "
                 f"{self.seconds:.1f} s: {verdict} at level {self.level}")
@@ -111,11 +115,11 @@ class Report:
 
 def format_table(report: Report, width: int = 100) -> str:
     """The human report: header, one row per case, failure details, summary line."""
-    claim = "claimed" if report.hard_timeouts_claimed else "not claimed"
-    lines = [f"Kubeless runtime conformance: {report.image} as {report.runtime}"
-             + (f" (installation image {report.init_image})" if report.init_image else "")
-             + f", level {report.level}, hard timeouts {claim}"]
-    lines += [f"note: {note}" for note in report.notes]
+    lines = [f"Kubeless runtime conformance of {report.image} (runtime {report.runtime}), "
+             f"level {report.level}"]
+    if report.init_image:
+        lines.append(f"installation image: {report.init_image}")
+    lines += report.notes
     if not report.results:
         lines.append("no cases ran")
         return "\n".join(lines)
@@ -126,15 +130,19 @@ def format_table(report: Report, width: int = 100) -> str:
     note_width = max(20, width - len(head) + len("NOTE"))
     indent = "    "
     for result in report.results:
-        note = result.detail.splitlines()[0] if result.detail else ""
+        note = " ".join(result.detail.split())
         if result.failed and not note:
             note = result.title
-        if len(note) > note_width:
+        shortened = len(note) > note_width
+        if shortened:
             note = note[: note_width - 3] + "..."
         lines.append(f"{result.case_id:<{id_width}}  {result.level:<{level_width}}  "
                      f"{_SHOWN.get(result.status, result.status):<6}  {result.seconds:7.2f}  "
                      f"{note}".rstrip())
-        if result.status in (FAIL, ERROR, SOFT):
+        if shortened and result.status in (SKIP, ERROR, SOFT):
+            lines.extend(_wrapped("reason" if result.status == SKIP else "detail",
+                                  result.detail, indent, width))
+        if result.status in (FAIL, SOFT):
             for label, text in (("expected", result.expected), ("got", result.got),
                                 ("contract", result.contract), ("fix", result.fix)):
                 if text:

@@ -66,7 +66,7 @@ const COMMANDS = {
     throw new Error('kubeless-conformance: a deliberate exception (the 500 case)');
   },
   sleep: async (data) => {
-    const seconds = Number(data.seconds || 1);
+    const seconds = data.seconds === undefined ? 1 : Number(data.seconds);
     await sleep(seconds * 1000);
     return { slept: seconds };
   },
@@ -74,7 +74,7 @@ const COMMANDS = {
     const token = String(data.token || '');
     if (!TOKEN.test(token)) throw new Error('token must be 6-64 lowercase hex digits');
     mark(token, 'start');
-    await sleep(Number(data.seconds || 5) * 1000);
+    await sleep((data.seconds === undefined ? 5 : Number(data.seconds)) * 1000);
     mark(token, 'done');
     return 'kubeless-conformance: finished after the deadline';
   },

@@ -8,7 +8,7 @@ HTTP.  What it does depends on the request, so one deployment serves every case:
 - a JSON object without a "conformance" key: returns {"echo": data, "type": ...};
 - a JSON object {"conformance": COMMAND, ...}: runs COMMAND (see COMMANDS below).
 
-It is plain Python 3 with no dependency (the "deps" command imports the one the installation
+It is plain Python 3.6+ with no dependency (the "deps" command imports the one the installation
 phase installs), so it loads in any Python runtime.
 """
 
@@ -70,10 +70,10 @@ def _sleep(data, event, context):
 
 def _mark(token, stage):
     """Leave the side effect the timeout case looks for: a stdout line and a file in /tmp."""
-    print("kubeless-conformance %s %s" % (stage, token))
+    print(f"kubeless-conformance {stage} {token}")
     sys.stdout.flush()
     try:
-        with open(os.path.join(MARKER_DIR, "kubeless-conformance-%s.%s" % (token, stage)),
+        with open(os.path.join(MARKER_DIR, f"kubeless-conformance-{token}.{stage}"),
                   "w") as handle:
             handle.write(stage)
     except OSError:
@@ -105,7 +105,7 @@ def handler(event, context):
     if isinstance(data, dict) and "conformance" in data:
         command = COMMANDS.get(data["conformance"])
         if command is None:
-            raise ValueError("unknown conformance command %r" % (data["conformance"],))
+            raise ValueError(f"unknown conformance command {data['conformance']!r}")
         return command(data, event, context)
     if _is_empty(data):
         return GREETING

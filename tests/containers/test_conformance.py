@@ -1,0 +1,192 @@
+"""The conformance suite, tested against real images (needs a Docker engine).
+
+* our python3.11 and python3.13 images pass level ``full``;
+* each deliberately broken image under tests/conformance_images/ (our runtime with one clause
+  broken) fails exactly the cases of that clause, at the narrowest level that shows it, and
+  passes every other case;
+* a plain custom image (Debian + a tiny HTTP server) passes level ``custom``;
+* the CLI's exit codes and JUnit/JSON files, the pytest plugin, the soft timeout verdict of a
+  runtime that does not claim hard timeouts, and clean-up after Ctrl-C.
+
+Every deployment, container, volume and image these tests make is removed at the end (the
+suite deletes its deployments; the fixtures remove the images and check for leftovers).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import pytest
+
+from kubeless_runtime.cli import main
+from kubeless_runtime.conformance.cases import CASES, select_cases
+from kubeless_runtime.conformance.report import FAIL, PASS, SKIP, SOFT, Report, format_table
+from kubeless_runtime.conformance.runner import Runner, Target
+from kubeless_runtime.deploy import LABEL_FUNCTION
+
+pytestmark = pytest.mark.container
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGES = REPO / "tests" / "conformance_images"
+RUN_ID = secrets.token_hex(3)
+
+BROKEN: Dict[str, tuple] = {
+    # image folder: (narrowest level that shows the break, the cases that must fail)
+    "no-healthz": ("custom", {"healthz", "healthz-parallel"}),
+    "dies-on-exception": ("function", {"exception"}),
+    "no-event-headers": ("function", {"event-headers"}),
+    "soft-timeout": ("full", {"timeout-hard"}),
+    "no-metrics": ("full", {"metrics-exposition", "metrics-calls", "metrics-failures",
+                            "metrics-duration"}),
+    "wrong-metric-name": ("full", {"metrics-calls"}),
+}
+PASSING_SKIPS = {"compile-error"}
+"""Cases a Python runtime skips at level full (no compilation phase)."""
+
+
+def leftovers(client: Any, prefix: str) -> List[str]:
+    """Containers and volumes of a suite run (label prefix) that still exist."""
+    found = [c.name for c in client.containers.list(all=True, filters={"label": LABEL_FUNCTION})
+             if (c.labels.get(LABEL_FUNCTION) or "").startswith(prefix)]
+    found += [v.name for v in client.volumes.list(filters={"label": LABEL_FUNCTION})
+              if ((v.attrs.get("Labels") or {}).get(LABEL_FUNCTION) or "").startswith(prefix)]
+    return found
+
+
+@pytest.fixture(scope="module")
+def images(docker_engine: Any, runtime_catalog: Any) -> Iterator[Dict[str, str]]:
+    """Build every folder of tests/conformance_images (broken ones FROM our test image)."""
+    client = docker_engine
+    base = runtime_catalog.runtime("python3.11").image("runtime").image
+    tags: Dict[str, str] = {}
+    try:
+        for folder in sorted(p for p in IMAGES.iterdir() if (p / "Dockerfile").is_file()):
+            tag = f"kubeless-conformance-test/{folder.name}:{RUN_ID}"
+            args = {} if folder.name == "custom-http-server" else {"BASE_IMAGE": base}
+            client.images.build(path=str(folder), tag=tag, buildargs=args, rm=True,
+                                forcerm=True, pull=False)
+            tags[folder.name] = tag
+        yield tags
+    finally:
+        for tag in tags.values():
+            try:
+                client.images.remove(tag, force=True)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+
+
+@pytest.fixture
+def run_suite(docker_engine: Any, runtime_catalog: Any, ca_bundle: Any):
+    """Run the suite through the Runner API; asserts it left nothing behind."""
+    prefixes: List[str] = []
+
+    def run(image: str, level: str, runtime: str = "python3.11", **target: Any) -> Report:
+        runner = Runner(Target(runtime=runtime, image=image, level=level,
+                               ca_bundle=ca_bundle, **target),
+                        client=docker_engine, catalog=runtime_catalog)
+        prefixes.append(runner.prefix)
+        with runner:
+            report = runner.run()
+        print(format_table(report))
+        assert leftovers(docker_engine, runner.prefix) == []
+        return report
+
+    yield run
+    for prefix in prefixes:  # a failed assertion above must not leave containers behind
+        for container in docker_engine.containers.list(all=True,
+                                                       filters={"label": LABEL_FUNCTION}):
+            if (container.labels.get(LABEL_FUNCTION) or "").startswith(prefix):
+                container.remove(force=True, v=True)
+
+
+def by_status(report: Report) -> Dict[str, str]:
+    return {result.case_id: result.status for result in report.results}
+
+
+@pytest.mark.parametrize("runtime", ["python3.11", "python3.13"])
+def test_our_python_images_pass_full(run_suite, runtime_catalog, runtime):
+    image = runtime_catalog.runtime(runtime).image("runtime").image
+    report = run_suite(image, "full", runtime=runtime)
+    statuses = by_status(report)
+    assert list(statuses) == [c.id for c in select_cases("full")]
+    not_passed = {case: status for case, status in statuses.items() if status != PASS}
+    assert not_passed == {case: SKIP for case in PASSING_SKIPS}, format_table(report)
+    assert report.ok and report.hard_timeouts_claimed
+    assert report.seconds < 120, f"level full took {report.seconds:.0f} s"
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_broken_image_fails_exactly_its_cases(run_suite, images, name):
+    level, expected = BROKEN[name]
+    report = run_suite(images[name], level)
+    statuses = by_status(report)
+    failed = {case for case, status in statuses.items() if status not in (PASS, SKIP)}
+    assert failed == expected, format_table(report)
+    assert all(statuses[case] == FAIL for case in expected), format_table(report)
+    assert {case for case, s in statuses.items() if s == SKIP} <= PASSING_SKIPS
+    assert not report.ok and report.exit_code == 1
+
+
+def test_plain_custom_image_passes_level_custom(run_suite, images):
+    report = run_suite(images["custom-http-server"], "custom", runtime="custom")
+    assert by_status(report) == {c.id: PASS for c in select_cases("custom")}, \
+        format_table(report)
+
+
+def test_soft_timeout_is_informational_when_not_claimed(run_suite, images):
+    report = run_suite(images["soft-timeout"], "full", hard_timeouts=False,
+                       cases=["timeout-408", "timeout-hard"])
+    assert by_status(report) == {"timeout-408": PASS, "timeout-hard": SOFT}
+    soft = report.results[1]
+    assert "does not stop the function" in soft.detail and "done" in soft.got
+    assert report.ok and report.exit_code == 0
+
+
+def test_cli_exit_code_table_junit_and_json(images, tmp_path, capsys, docker_engine):
+    junit, document = tmp_path / "report.xml", tmp_path / "report.json"
+    code = main(["conformance", "--runtime", "python3.11", "--image", images["no-healthz"],
+                 "--level", "custom", "--junit", str(junit), "--json", str(document),
+                 "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "healthz  " in out and "FAIL" in out and "DOES NOT CONFORM" in out
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None and suite.get("failures") == "2" and suite.get("tests") == "4"
+    failed = {case.get("name") for case in suite.iter("testcase")
+              if case.find("failure") is not None}
+    assert failed == {"healthz", "healthz-parallel"}
+    data = json.loads(document.read_text())
+    assert data["ok"] is False and data["summary"]["failed"] == 2
+    assert {c["case_id"]: c["status"] for c in data["cases"]}["healthz"] == FAIL
+    assert docker_engine.containers.list(all=True,
+                                         filters={"ancestor": images["no-healthz"]}) == []
+
+
+def test_pytest_plugin_runs_the_same_cases(images, tmp_path):
+    command = [sys.executable, "-m", "pytest", "--pyargs", "kubeless_runtime.conformance",
+               "--kubeless-runtime", "custom", "--kubeless-image", images["custom-http-server"],
+               "--kubeless-level", "custom", "-p", "no:cacheprovider", "-q",
+               f"--junitxml={tmp_path / 'junit.xml'}"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    custom = len(select_cases("custom"))
+    assert f"{custom} passed, {len(CASES) - custom} skipped" in done.stdout, done.stdout
+    assert "kubeless-runtime conformance" in done.stdout  # the table in the summary
+
+
+def test_interrupt_removes_every_deployment(docker_engine, runtime_catalog, ca_bundle):
+    image = runtime_catalog.runtime("python3.11").image("runtime").image
+    runner = Runner(Target(runtime="python3.11", image=image, level="full",
+                           ca_bundle=ca_bundle),
+                    client=docker_engine, catalog=runtime_catalog)
+    with pytest.raises(KeyboardInterrupt):
+        with runner:
+            runner.prepare()  # deployments are being made in the background
+            raise KeyboardInterrupt
+    assert leftovers(docker_engine, runner.prefix) == []

@@ -1,0 +1,443 @@
+"""Build the Node.js runtime images and deploy the Node examples in them, as Kubeless would.
+
+Needs a Docker engine (scripts/setup-docker.sh).  The images (nodejs18, nodejs20 and the
+distroless nodejs_distroless20, with their installation images) are built once per session
+under unique tags (kubeless-runtime-test/...:<version>-<random>) and removed at the end, with
+every container and volume the tests made.  Only 127.0.0.1 published ports are used.
+
+Environment: KUBELESS_CA_BUNDLE (default /etc/ssl/certs/ca-certificates.crt when present)
+reaches npm; KUBELESS_TEST_NOCACHE=1 builds without the layer cache; KUBELESS_REQUIRE_DOCKER=1
+fails instead of skipping when no engine answers.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import secrets
+import tarfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Dict, Optional
+
+import pytest
+
+from kubeless_runtime.catalog import load_catalog
+from kubeless_runtime.cli import main
+from kubeless_runtime.deploy import (
+    LABEL_FUNCTION,
+    DeployError,
+    FunctionNotFoundError,
+    delete_deployment,
+    deploy,
+    get_deployment,
+)
+from kubeless_runtime.engine import EngineError, get_client, import_docker
+from kubeless_runtime.images import build_images, remove_images
+
+pytestmark = pytest.mark.container
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples" / "nodejs"
+RUN_ID = secrets.token_hex(3)
+PREFIX = f"n{RUN_ID}"  # every function name starts with it, so the finalizer finds leftovers
+RUNTIMES = ("nodejs18", "nodejs20", "nodejs_distroless20")
+DISTROLESS = "nodejs_distroless20"
+HTTP_TIMEOUT = 30
+
+
+def ca_bundle() -> Optional[str]:
+    value = os.environ.get("KUBELESS_CA_BUNDLE")
+    if value:
+        return value
+    default = "/etc/ssl/certs/ca-certificates.crt"
+    return default if Path(default).is_file() else None
+
+
+def http(url: str, data: Optional[bytes] = None, method: Optional[str] = None,
+         headers: Optional[Dict[str, str]] = None):
+    """(status, body) of one bounded request to a loopback URL."""
+    assert url.startswith("http://127.0.0.1:"), url
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=HTTP_TIMEOUT) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def short(runtime: str) -> str:
+    """A name-safe tag of a runtime: nodejs18 -> n18, nodejs_distroless20 -> d20."""
+    return ("d" if "distroless" in runtime else "n") + runtime[-2:]
+
+
+@pytest.fixture(scope="session")
+def client():
+    try:
+        return get_client()
+    except EngineError as exc:
+        if os.environ.get("KUBELESS_REQUIRE_DOCKER") == "1":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def catalog(client):
+    """The shipped catalog under unique test tags; builds the Node images, removes them after."""
+    test_catalog = load_catalog().retagged(
+        lambda ref: ref.replace("kubeless-runtime/", "kubeless-runtime-test/", 1)
+        + f"-{RUN_ID}")
+    started = time.monotonic()
+    existing = {image.id for image in client.images.list(all=True)}
+    built = []
+    try:
+        built = build_images(list(RUNTIMES), ca_bundle=ca_bundle(), catalog=test_catalog,
+                             client=client, nocache=os.environ.get("KUBELESS_TEST_NOCACHE") == "1",
+                             progress=lambda line: None)
+        print(f"\nbuilt {len(built)} test images in {time.monotonic() - started:.1f}s: "
+              + ", ".join(f"{b.tag} {b.size_mb:.0f} MB" for b in built))
+        yield test_catalog
+    finally:
+        for container in client.containers.list(all=True, filters={"label": LABEL_FUNCTION}):
+            if container.labels.get(LABEL_FUNCTION, "").startswith(PREFIX):
+                container.remove(force=True, v=True)
+        for volume in client.volumes.list(filters={"label": LABEL_FUNCTION}):
+            if (volume.attrs.get("Labels") or {}).get(LABEL_FUNCTION, "").startswith(PREFIX):
+                volume.remove(force=True)
+        tags = {image.image for runtime in test_catalog.runtimes for image in runtime.images
+                if runtime.name in RUNTIMES}
+        remove_images(sorted(tags), client=client)
+        # Build-stage images this session created (the cache of an earlier build is kept).
+        for stage in {stage for image in built for stage in image.stage_images}:
+            if not any(known.split(":")[-1].startswith(stage) for known in existing):
+                try:
+                    client.images.remove(stage)
+                except Exception:  # noqa: BLE001 - still used by another image: keep it
+                    pass
+
+
+@pytest.fixture
+def fn(catalog, client):
+    """deploy() with the test catalog and a unique name; deletes the function afterwards."""
+    names = []
+
+    def run(label: str, runtime: str = "nodejs20", **kwargs):
+        name = f"{PREFIX}-{label}"
+        names.append(name)
+        kwargs.setdefault("catalog", catalog)
+        kwargs.setdefault("client", client)
+        return deploy(name, runtime, **kwargs)
+
+    yield run
+    for name in names:
+        try:
+            delete_deployment(name, client=client)
+        except FunctionNotFoundError:
+            pass
+
+
+def image_of(catalog, runtime: str, phase: str = "runtime") -> str:
+    return catalog.runtime(runtime).image(phase).image
+
+
+# --- the images ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_runtime_image_runs_the_right_node_unprivileged(catalog, client, runtime):
+    image = client.images.get(image_of(catalog, runtime))
+    config = image.attrs["Config"]
+    assert config["User"] == "1000:1000"
+    assert "8080/tcp" in config["ExposedPorts"]
+    assert config["Cmd"][-1] == "/opt/kubeless/kubeless.js"
+    assert "NODE_PATH=/kubeless/node_modules" in config["Env"]
+    node = "/usr/bin/node" if runtime == DISTROLESS else "node"
+    out = client.containers.run(
+        image.id, [node, "-p", "process.version + ' ' + process.getuid() + ' ' + "
+                   "require('fs').existsSync('/tmp/ca-bundle.crt')"],
+        remove=True).decode().split()
+    assert out[0].startswith(f"v{runtime[-2:]}."), out
+    assert out[1:] == ["1000", "false"]  # the build's CA bundle stayed in the build stage
+    print(f"\n{runtime}: node {out[0]}, image {image.attrs['Size'] / 1e6:.0f} MB")
+
+
+def test_distroless_image_is_much_smaller(catalog, client):
+    sizes = {runtime: client.images.get(image_of(catalog, runtime)).attrs["Size"]
+             for runtime in ("nodejs20", DISTROLESS)}
+    ratio = sizes[DISTROLESS] / sizes["nodejs20"]
+    print(f"\nnodejs20 {sizes['nodejs20'] / 1e6:.0f} MB, {DISTROLESS} "
+          f"{sizes[DISTROLESS] / 1e6:.0f} MB ({ratio:.0%})")
+    # libnode (55 MB) and ICU (32 MB) alone are 87 MB: see images/nodejs/README.md
+    assert sizes[DISTROLESS] < 115e6 and ratio < 0.6, sizes
+
+
+DISTROLESS_FILES = re.compile(
+    r"^(usr/bin/node|(usr/)?lib(64)?/[^/]+(/[^/]+)?\.so[.0-9]*|usr/share/nodejs/.+\.js"
+    r"|etc/(ld\.so\.cache|passwd|group|ssl/certs/ca-certificates\.crt)"
+    r"|etc/(hosts|hostname|resolv\.conf)|\.dockerenv|dev/console|opt/kubeless/.+)$")
+
+
+def test_distroless_image_has_no_shell_npm_or_apt(catalog, client):
+    docker = import_docker()
+    container = client.containers.create(
+        image_of(catalog, DISTROLESS), ["/usr/bin/node", "-e", "setTimeout(() => {}, 30000)"],
+        labels={LABEL_FUNCTION: f"{PREFIX}-noshell"})
+    try:
+        for path in ("/bin/sh", "/usr/bin/sh", "/bin/bash", "/bin/dash", "/usr/bin/env",
+                     "/usr/bin/npm", "/usr/bin/npx", "/usr/share/nodejs/npm", "/usr/bin/apt",
+                     "/usr/bin/apt-get", "/usr/bin/dpkg", "/var/lib/dpkg", "/etc/apt"):
+            with pytest.raises(docker.errors.NotFound):
+                container.get_archive(path)
+        container.get_archive("/usr/bin/node")  # the control: the API does find files
+        # Every file is node, a shared library, a node builtin, the server or a few /etc files.
+        with tarfile.open(fileobj=io.BytesIO(b"".join(container.export())), mode="r|") as tar:
+            members = [(m.name.removeprefix("./"), m.mode, m.isfile()) for m in tar]
+        files = [name for name, _mode, is_file in members if is_file]
+        assert "usr/bin/node" in files and len(files) > 100
+        assert [name for name in files if not DISTROLESS_FILES.match(name)] == []
+        engine_made = {".dockerenv", "dev/console", "etc/hosts", "etc/hostname",
+                       "etc/resolv.conf"}  # by Docker, in every container
+        executables = [name for name, mode, is_file in members
+                       if is_file and mode & 0o111 and ".so" not in name
+                       and not name.startswith("opt/kubeless/") and name not in engine_made]
+        assert executables == ["usr/bin/node"]
+        container.start()
+        try:
+            result = container.exec_run(["sh", "-c", "echo reached-a-shell"])
+            assert result.exit_code != 0 and b"reached-a-shell" not in result.output
+        except docker.errors.APIError as exc:  # some engines refuse the exec outright
+            assert "not found" in str(exc) or "no such file" in str(exc).lower()
+        result = container.exec_run(["/usr/bin/node", "-p", "6 * 7"])
+        assert (result.exit_code, result.output.strip()) == (0, b"42")
+    finally:
+        container.remove(force=True)
+
+
+# --- the examples -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_helloget(fn, runtime):
+    started = time.monotonic()
+    deployment = fn(f"get{short(runtime)}", runtime, from_file=str(EXAMPLES / "helloget.js"),
+                    handler="helloget.foo")
+    elapsed = time.monotonic() - started
+    print(f"\n{runtime} helloget deploy-to-first-200: {elapsed:.2f}s")
+    assert deployment.url.startswith("http://127.0.0.1:")
+    assert http(deployment.url) == (200, b"hello world")
+    assert http(deployment.url + "/any/path?x=1", method="PUT", data=b"")[0] == 200
+    assert http(deployment.url + "/healthz")[0] == 200
+    status, metrics = http(deployment.url + "/metrics")
+    assert status == 200 and b'function_calls_total{method="GET"}' in metrics
+    assert elapsed < 15
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_hellowithdata_round_trips_json(fn, runtime):
+    deployment = fn(f"data{short(runtime)}", runtime,
+                    from_file=str(EXAMPLES / "hellowithdata.js"), handler="hellowithdata.handler")
+    sent = {"hello": "wörld", "n": [1, 2.5, None, True], "nested": {"a": {"b": "c"}}}
+    status, answer = http(deployment.url, data=json.dumps(sent).encode(),
+                          headers={"Content-Type": "application/json; charset=utf-8"})
+    assert status == 200, answer
+    assert json.loads(answer) == sent
+    status, answer = http(deployment.url, data=b"plain text",
+                          headers={"Content-Type": "text/plain"})
+    assert (status, answer) == (200, b"plain text")
+    assert "wörld" in deployment.logs()  # console.log of the worker reaches the container log
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_hellowithdeps_installs_lodash_in_the_installation_phase(fn, client, runtime):
+    started = time.monotonic()
+    deployment = fn(f"deps{short(runtime)}", runtime, from_file=str(EXAMPLES / "hellowithdeps.js"),
+                    handler="hellowithdeps.handler",
+                    dependencies=str(EXAMPLES / "package.json"), ca_bundle=ca_bundle())
+    print(f"\n{runtime} hellowithdeps (npm install lodash) deploy-to-first-200: "
+          f"{time.monotonic() - started:.2f}s")
+    status, answer = http(deployment.url, data=b"hello big world",
+                          headers={"Content-Type": "text/plain"})
+    assert status == 200, answer
+    assert json.loads(answer) == {"words": ["hello", "big", "world"], "camel": "helloBigWorld"}
+    env = dict(item.split("=", 1) for item in
+               client.containers.get(deployment.container_id).attrs["Config"]["Env"])
+    assert env["NODE_PATH"] == "/kubeless/node_modules"  # the catalog's $(KUBELESS_INSTALL_VOLUME)
+
+
+@pytest.mark.parametrize("runtime", ("nodejs20", DISTROLESS))
+def test_helloasync_and_helloresponse(fn, runtime):
+    deployment = fn(f"async{short(runtime)}", runtime, from_file=str(EXAMPLES / "helloasync.js"),
+                    handler="helloasync.handler")
+    status, answer = http(deployment.url)
+    assert status == 200, answer
+    assert json.loads(answer) == {"message": "hello async", "function": deployment.name}
+    deployment = fn(f"resp{short(runtime)}", runtime, from_file=str(EXAMPLES / "helloresponse.js"),
+                    handler="helloresponse.handler")
+    status, answer = http(deployment.url + "/some/where?q=1", method="PATCH", data=b"")
+    assert status == 201, answer
+    assert json.loads(answer) == {"path": "/some/where", "query": {"q": "1"}}
+
+
+BUSY = r"""
+'use strict';
+const fs = require('fs');
+module.exports.handler = (event) => {
+  const query = event.extensions.request.query;
+  if (query.fast) return 'fast';
+  if (query.check) return { sideEffect: fs.existsSync('/kubeless/side-effect') };
+  const end = Date.now() + 3000;
+  while (Date.now() < end) { /* a synchronous busy loop: no await where it could be stopped */ }
+  console.log('SIDE-EFFECT after the deadline');
+  fs.writeFileSync('/kubeless/side-effect', 'the function ran past its deadline');
+  return 'too late';
+};
+"""
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_timeout_answers_408_and_really_stops_the_function(fn, runtime, tmp_path):
+    source = tmp_path / "busy.js"
+    source.write_text(BUSY)
+    deployment = fn(f"busy{short(runtime)}", runtime, from_file=str(source),
+                    handler="busy.handler", timeout=1)
+    started = time.monotonic()
+    status, answer = http(deployment.url)
+    elapsed = time.monotonic() - started
+    assert status == 408, answer
+    assert 0.9 <= elapsed < 2.5, elapsed
+    print(f"\n{runtime}: 408 after {elapsed:.2f}s (FUNC_TIMEOUT=1)")
+    assert http(deployment.url + "/?fast=1") == (200, b"fast")  # the server serves on
+    time.sleep(max(0.0, 4.0 - (time.monotonic() - started)))  # past when the loop would end
+    status, answer = http(deployment.url + "/?check=1")
+    assert status == 200 and json.loads(answer) == {"sideEffect": False}
+    assert "SIDE-EFFECT" not in deployment.logs()
+    status, metrics = http(deployment.url + "/metrics")
+    assert b'function_failures_total{method="GET"} 1' in metrics
+
+
+def test_timeout_example(fn):
+    deployment = fn("timeout", "nodejs20", from_file=str(EXAMPLES / "timeout.js"),
+                    handler="timeout.handler", timeout=1)
+    status, answer = http(deployment.url)
+    assert status == 408 and b"timed out" in answer
+    time.sleep(3.2)  # the example would log "done" 3 s after the call
+    assert "done" not in deployment.logs().split()
+
+
+FLAKY = r"""
+'use strict';
+module.exports.handler = (event) => {
+  if (event.data === 'boom') throw new Error('boom requested by the caller');
+  return 'ok';
+};
+"""
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_error_answers_500_and_the_next_call_works(fn, runtime, tmp_path):
+    source = tmp_path / "flaky.js"
+    source.write_text(FLAKY)
+    deployment = fn(f"err{short(runtime)}", runtime, from_file=str(source),
+                    handler="flaky.handler")
+    status, answer = http(deployment.url, data=b"boom", headers={"Content-Type": "text/plain"})
+    assert status == 500, answer
+    assert http(deployment.url) == (200, b"ok")
+    assert "boom requested by the caller" in deployment.logs()
+
+
+def test_helloerror_example(fn):
+    deployment = fn("helloerror", DISTROLESS, from_file=str(EXAMPLES / "helloerror.js"),
+                    handler="helloerror.handler")
+    for _ in range(2):
+        assert http(deployment.url)[0] == 500
+    assert http(deployment.url + "/healthz")[0] == 200
+    assert "something went wrong" in deployment.logs()
+
+
+def test_load_error_fails_the_deploy_with_the_termination_message(fn, tmp_path):
+    source = tmp_path / "broken.js"
+    source.write_text("module.exports.handler = (event, context) => {\n  return 1;\n")
+    with pytest.raises(DeployError) as info:
+        fn("syntax", DISTROLESS, from_file=str(source), handler="broken.handler")
+    assert info.value.phase == "runtime"
+    assert "syntax error" in info.value.termination_message
+    assert "broken.js" in info.value.termination_message
+
+
+# --- the installation phase: NPM_REGISTRY / NPM_SCOPE never reach a shell -----------------
+
+HOSTILE = ("http://127.0.0.1:9/x$(touch${IFS}/kubeless/pwned-sub);touch${IFS}/kubeless/"
+           "pwned-semi;'\"`touch${IFS}/kubeless/pwned-tick`")
+PROBE = r"""
+'use strict';
+const fs = require('fs');
+const _ = require('lodash');
+module.exports.handler = () => ({
+  registry: process.env.NPM_REGISTRY,
+  files: fs.readdirSync('/kubeless').sort(),
+  lodash: _.camelCase('it works'),
+});
+"""
+
+
+@pytest.mark.parametrize("runtime", ("nodejs18", "nodejs20"))
+def test_npm_registry_value_is_never_run_as_a_command(fn, runtime, tmp_path):
+    """A scope registry full of shell syntax: npm gets it as data, lodash still installs."""
+    source = tmp_path / "probe.js"
+    source.write_text(PROBE)
+    deployment = fn(f"inject{short(runtime)}", runtime, from_file=str(source),
+                    handler="probe.handler", dependencies=str(EXAMPLES / "package.json"),
+                    env={"NPM_REGISTRY": HOSTILE, "NPM_SCOPE": "@myorg"},
+                    ca_bundle=ca_bundle())
+    status, answer = http(deployment.url)
+    assert status == 200, answer
+    seen = json.loads(answer)
+    assert seen["registry"] == HOSTILE
+    assert seen["lodash"] == "itWorks"
+    assert "node_modules" in seen["files"]
+    assert not [name for name in seen["files"] if "pwned" in name], seen["files"]
+
+
+def test_hostile_npm_scope_fails_the_installation_and_runs_nothing(fn, client):
+    docker = import_docker()
+    scope = "@x;touch /kubeless/pwned-scope;$(touch /kubeless/pwned-sub)'\""
+    with pytest.raises(DeployError) as info:
+        fn("scope", "nodejs20", from_file=str(EXAMPLES / "hellowithdeps.js"),
+           handler="hellowithdeps.handler", dependencies=str(EXAMPLES / "package.json"),
+           env={"NPM_REGISTRY": "https://npm.example.com/", "NPM_SCOPE": scope},
+           ca_bundle=ca_bundle(), keep_on_failure=True)
+    assert info.value.phase == "installation"
+    assert "is not an npm scope" in info.value.termination_message
+    install = client.containers.get(f"kubeless-{PREFIX}-scope.installation")
+    install.get_archive("/kubeless/package.json")  # the control: the volume is readable
+    for name in ("pwned-scope", "pwned-sub"):
+        with pytest.raises(docker.errors.NotFound):
+            install.get_archive(f"/kubeless/{name}")
+
+
+# --- the CLI ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("runtime", ("nodejs20", DISTROLESS))
+def test_cli_deploy_call_ls_logs_delete(catalog, capsys, runtime):
+    name = f"{PREFIX}-cli{short(runtime)}"
+    runtime_image = image_of(catalog, runtime)
+    try:
+        assert main(["deploy", name, "--runtime", runtime, "--from-file",
+                     str(EXAMPLES / "helloget.js"), "--handler", "helloget.foo",
+                     "--runtime-image", runtime_image]) == 0
+        assert "http://127.0.0.1:" in capsys.readouterr().out
+        assert main(["call", name]) == 0
+        assert capsys.readouterr().out == "hello world\n"
+        assert main(["ls"]) == 0
+        row = next(r for r in capsys.readouterr().out.splitlines() if r.startswith(name + " "))
+        assert runtime in row.split() and "helloget.foo" in row and "1/1 READY" in row
+        assert main(["logs", name]) == 0
+        assert "Serving helloget.foo" in capsys.readouterr().out
+        assert get_deployment(name).image == runtime_image
+    finally:
+        assert main(["delete", name]) == 0
+    assert main(["call", name]) == 1
+    assert "not found" in capsys.readouterr().err
