@@ -32,7 +32,6 @@ class Invocation:
 
     environ: Dict[str, Any]
     body: bytes
-    data: Any
     event_headers: Dict[str, Optional[str]]
 
 
@@ -74,21 +73,25 @@ def invocation_from_environ(environ: Mapping[str, Any], body: bytes) -> Invocati
     snapshot.pop("HTTP_TRANSFER_ENCODING", None)
     headers = {name: environ.get("HTTP_" + name.upper().replace("-", "_"))
                for name in EVENT_HEADERS}
-    data = parse_data(environ.get("CONTENT_TYPE"), body)
-    return Invocation(environ=snapshot, body=body, data=data, event_headers=headers)
+    return Invocation(environ=snapshot, body=body, event_headers=headers)
 
 
 def build_event(invocation: Invocation, body_limit: int) -> Dict[str, Any]:
-    """The ``event`` dict, with a real bottle request rebuilt from the snapshot."""
+    """The ``event`` dict, with a real bottle request rebuilt from the snapshot.
+
+    The body is parsed here, in the worker, once: the HTTP process only
+    forwards bytes. Raises :class:`BadRequest` for malformed JSON.
+    """
     import bottle
 
+    data = parse_data(invocation.environ.get("CONTENT_TYPE"), invocation.body)
     environ = dict(invocation.environ)
     environ["wsgi.input"] = io.BytesIO(invocation.body)
     environ["wsgi.errors"] = io.StringIO()
     if bottle.BaseRequest.MEMFILE_MAX < body_limit:
         bottle.BaseRequest.MEMFILE_MAX = body_limit
     request = bottle.BaseRequest(environ)
-    event = {"data": invocation.data}
+    event = {"data": data}
     event.update(invocation.event_headers)
     event["extensions"] = {"request": request}
     return event

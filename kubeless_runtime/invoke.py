@@ -33,19 +33,23 @@ from dataclasses import dataclass
 from typing import Any, Callable, Deque, List, Optional
 
 from .config import Config
-from .event import Invocation, Reply, build_event, reply_from_result
+from .event import BadRequest, Invocation, Reply, build_event, reply_from_result
 from .loader import FunctionLoadError, load_function
 
 log = logging.getLogger("kubeless_runtime")
 _HEADER = struct.Struct("!I")
 _TIMEVAL = struct.Struct("@ll")
 
-OK, ERROR, TIMEOUT, CRASH = "ok", "error", "timeout", "crash"
+OK, ERROR, TIMEOUT, CRASH, BAD_REQUEST = "ok", "error", "timeout", "crash", "bad-request"
 
 
 @dataclass
 class Outcome:
-    """How one call ended: ``kind`` is ok, error, timeout or crash."""
+    """How one call ended: ``kind`` is ok, error, timeout, crash or bad-request.
+
+    bad-request means the request could not become an event (malformed JSON);
+    the function was not called.
+    """
 
     kind: str
     reply: Optional[Reply] = None
@@ -159,6 +163,10 @@ def _worker_main(sock: socket.socket, config: Config) -> None:
             return
         try:
             event = build_event(invocation, config.body_limit)
+        except BadRequest as exc:
+            conn.send((BAD_REQUEST, str(exc), ""))
+            continue
+        try:
             bottle.response.bind()
             result = func(event, dict(context))
             message = (OK, reply_from_result(result, bottle.response))
@@ -404,7 +412,7 @@ class WorkerPool:
         self._release(worker, keep=True)
         if message[0] == OK:
             return Outcome(OK, reply=message[1])
-        return Outcome(ERROR, detail=message[1], traceback=message[2])
+        return Outcome(message[0], detail=message[1], traceback=message[2])
 
     def _reap_idle(self) -> None:
         period = min(max(self.config.worker_idle / 4, 0.05), 5.0)

@@ -44,6 +44,14 @@ class FunctionMetrics:
             self._children[method] = series
         return series
 
+    def record(self, method: str, seconds: float, failed: bool) -> None:
+        """Count one finished call."""
+        calls, failures, duration = self._series(method)
+        calls.inc()
+        duration.observe(seconds)
+        if failed:
+            failures.inc()
+
     @contextmanager
     def observe(self, method: str) -> Iterator["_Call"]:
         """Count one call; the body marks it failed with ``call.failed = True``."""

@@ -19,8 +19,8 @@ from typing import Any, Callable, Iterable, List, Optional, Tuple
 import bottle
 
 from .config import Config
-from .event import BadRequest, invocation_from_environ
-from .invoke import CRASH, OK, TIMEOUT, PoolClosed, WorkerPool
+from .event import invocation_from_environ
+from .invoke import BAD_REQUEST, CRASH, OK, TIMEOUT, PoolClosed, WorkerPool
 from .metrics import FunctionMetrics
 
 log = logging.getLogger("kubeless_runtime")
@@ -215,17 +215,15 @@ class FunctionApp:
             return self._text(413, f"Request body is larger than the limit of {self.limit} bytes "
                                    "(set REQ_MB_LIMIT in MB, or FUNC_MEMFILE_MAX in bytes, to "
                                    "raise it)")
+        started = time.perf_counter()
         try:
-            invocation = invocation_from_environ(environ, body)
-        except BadRequest as exc:
-            return self._text(400, str(exc))
-        with self.metrics.observe(method) as call:
-            try:
-                outcome = self.pool.invoke(invocation)
-            except PoolClosed:
-                call.failed = True
-                return self._text(503, "The runtime is shutting down; retry the call")
-            call.failed = outcome.kind != OK
+            outcome = self.pool.invoke(invocation_from_environ(environ, body))
+        except PoolClosed:
+            self.metrics.record(method, time.perf_counter() - started, failed=True)
+            return self._text(503, "The runtime is shutting down; retry the call")
+        if outcome.kind == BAD_REQUEST:
+            return self._text(400, outcome.detail)
+        self.metrics.record(method, time.perf_counter() - started, failed=outcome.kind != OK)
         if outcome.kind == OK:
             reply = outcome.reply
             headers = list(reply.headers)

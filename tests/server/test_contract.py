@@ -159,6 +159,8 @@ def test_malformed_json_is_400(serve):
     assert answer.status_code == 400
     assert "JSON" in answer.text
     assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert server.metric("function_calls_total", "POST") == 0, "the function was not called"
+    assert server.post("/", json={"ok": True}).json()["data"] == {"ok": True}
 
 
 def test_body_over_limit_is_413_and_never_reaches_a_worker(serve, tmp_path):

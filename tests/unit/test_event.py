@@ -75,3 +75,9 @@ def test_unsendable_results_say_what_to_return():
         reply_from_result({1, 2})
     with pytest.raises(ReplyError, match="not JSON-serializable"):
         reply_from_result({"when": object()})
+
+
+def test_malformed_json_is_refused_when_the_event_is_built():
+    invocation = invocation_from_environ(environ(CONTENT_TYPE="application/json"), b"{bad")
+    with pytest.raises(BadRequest, match="Malformed JSON"):
+        build_event(invocation, 1 << 20)

@@ -25,7 +25,7 @@ def handler(event, context):
 
 def call(pool, data=b""):
     return pool.invoke(Invocation(environ={"REQUEST_METHOD": "POST", "PATH_INFO": "/"},
-                                  body=data, data=data, event_headers={}))
+                                  body=data, event_headers={}))
 
 
 @pytest.fixture
