@@ -130,12 +130,26 @@ class Channel:
             pass
 
 
+def _prefer_me_for_the_oom_killer() -> None:
+    """When the container runs out of memory, let the kernel kill a worker, not the server.
+
+    Raising one's own ``oom_score_adj`` needs no privilege; a killed worker is
+    replaced and its call answered 500, while a killed HTTP process is an outage.
+    """
+    try:
+        with open("/proc/self/oom_score_adj", "w") as handle:
+            handle.write("500")
+    except OSError:
+        pass
+
+
 def _worker_main(sock: socket.socket, config: Config) -> None:
     """Body of a worker process: load once, then answer calls until told to stop."""
     import bottle
 
     conn = Channel(sock)
     os.setpgid(0, 0)
+    _prefer_me_for_the_oom_killer()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for stream in (sys.stdout, sys.stderr):

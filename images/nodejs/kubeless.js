@@ -15,7 +15,7 @@
  *    an uncaught exception inside the function -> 500) never takes another caller's call
  *    down with it. Parallelism comes from the pool: it keeps KUBELESS_WORKERS_MIN (2)
  *    workers warm, grows on demand up to KUBELESS_WORKERS_MAX (16, or one per 32 MiB of
- *    FUNC_MEMORY_LIMIT, at least 2), queues calls beyond that, and stops workers idle for KUBELESS_WORKERS_IDLE_SECONDS (60) above the
+ *    FUNC_MEMORY_LIMIT, at least 2), queues calls beyond that, and stops workers idle for KUBELESS_WORKER_IDLE (60) above the
  *    minimum. The deadline counts from the request's arrival, queueing included.
  *
  * Trade-offs of running the function in a worker:
@@ -77,7 +77,7 @@ const memoryLimit = memoryMatch ? Number(memoryMatch[1]) * UNITS[memoryMatch[2] 
 const defaultMax = Math.max(2, Math.min(16, Math.floor(memoryLimit / 2 ** 25)));
 const maxWorkers = numberEnv('KUBELESS_WORKERS_MAX', defaultMax, { integer: true, min: 1 });
 const minWorkers = Math.min(numberEnv('KUBELESS_WORKERS_MIN', 2, { integer: true, min: 1 }), maxWorkers);
-const idleMs = numberEnv('KUBELESS_WORKERS_IDLE_SECONDS', 60, { min: 0 }) * 1000;
+const idleMs = numberEnv('KUBELESS_WORKER_IDLE', 60, { min: 0 }) * 1000;
 
 const context = {
   'function-name': env.FUNC_NAME || env.KUBELESS_FUNC_NAME || modName,

@@ -172,7 +172,7 @@ describe('pool limits', () => {
   it('grows on demand and stops idle workers above the minimum', async () => {
     const srv = await startServer({
       files: { 'func.js': FUNC },
-      env: { FUNC_TIMEOUT: '5', KUBELESS_WORKERS_MIN: '1', KUBELESS_WORKERS_IDLE_SECONDS: '0.3' },
+      env: { FUNC_TIMEOUT: '5', KUBELESS_WORKERS_MIN: '1', KUBELESS_WORKER_IDLE: '0.3' },
     });
     const workers = async () => metric(await (await fetch(`${srv.url}/metrics`)).text(), 'function_workers', {});
     try {

@@ -98,3 +98,10 @@ def test_a_worker_that_died_while_idle_is_replaced_without_failing_the_call(make
 def test_start_raises_the_load_error(make_pool):
     with pytest.raises(FunctionLoadError, match="Syntax error"):
         make_pool("def handler(:\n")
+
+
+def test_workers_are_the_oom_killers_first_choice(make_pool):
+    pool = make_pool("def handler(event, context):\n"
+                     "    return open('/proc/self/oom_score_adj').read().strip()\n",
+                     KUBELESS_WORKERS_MIN="1")
+    assert call(pool).reply.body == b"500"
