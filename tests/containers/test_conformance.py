@@ -1,6 +1,7 @@
 """The conformance suite, tested against real images (needs a Docker engine).
 
-* our python3.11 and python3.13 images pass level ``full``;
+* our images pass level ``full``: python3.11, python3.13, nodejs18, nodejs20 and
+  nodejs_distroless20 (the session's ``runtime_images``, built on first use);
 * each deliberately broken image under tests/conformance_images/ (our runtime with one clause
   broken) fails exactly the cases of that clause, at the narrowest level that shows it, and
   passes every other case;
@@ -15,11 +16,9 @@ suite deletes its deployments; the fixtures remove the images and check for left
 from __future__ import annotations
 
 import json
-import secrets
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
@@ -28,13 +27,19 @@ from kubeless_runtime.cli import main
 from kubeless_runtime.conformance.cases import CASES, select_cases
 from kubeless_runtime.conformance.report import FAIL, PASS, SKIP, SOFT, Report, format_table
 from kubeless_runtime.conformance.runner import Runner, Target
-from kubeless_runtime.deploy import LABEL_FUNCTION
+
+from .helpers import (
+    NODE_RUNTIMES,
+    PYTHON_RUNTIMES,
+    REPO,
+    SESSION_ID,
+    delete_functions,
+    leftovers,
+)
 
 pytestmark = pytest.mark.container
 
-REPO = Path(__file__).resolve().parents[2]
 IMAGES = REPO / "tests" / "conformance_images"
-RUN_ID = secrets.token_hex(3)
 
 BROKEN: Dict[str, tuple] = {
     # image folder: (narrowest level that shows the break, the cases that must fail)
@@ -47,27 +52,18 @@ BROKEN: Dict[str, tuple] = {
     "wrong-metric-name": ("full", {"metrics-calls"}),
 }
 PASSING_SKIPS = {"compile-error"}
-"""Cases a Python runtime skips at level full (no compilation phase)."""
-
-
-def leftovers(client: Any, prefix: str) -> List[str]:
-    """Containers and volumes of a suite run (label prefix) that still exist."""
-    found = [c.name for c in client.containers.list(all=True, filters={"label": LABEL_FUNCTION})
-             if (c.labels.get(LABEL_FUNCTION) or "").startswith(prefix)]
-    found += [v.name for v in client.volumes.list(filters={"label": LABEL_FUNCTION})
-              if ((v.attrs.get("Labels") or {}).get(LABEL_FUNCTION) or "").startswith(prefix)]
-    return found
+"""Cases our Python and Node.js runtimes skip at level full (no compilation phase)."""
 
 
 @pytest.fixture(scope="module")
-def images(docker_engine: Any, runtime_catalog: Any) -> Iterator[Dict[str, str]]:
+def images(docker_engine: Any, runtime_images: Any) -> Iterator[Dict[str, str]]:
     """Build every folder of tests/conformance_images (broken ones FROM our test image)."""
     client = docker_engine
-    base = runtime_catalog.runtime("python3.11").image("runtime").image
+    base = runtime_images.image("python3.11")
     tags: Dict[str, str] = {}
     try:
         for folder in sorted(p for p in IMAGES.iterdir() if (p / "Dockerfile").is_file()):
-            tag = f"kubeless-conformance-test/{folder.name}:{RUN_ID}"
+            tag = f"kubeless-conformance-test/{folder.name}:s{SESSION_ID}"
             args = {} if folder.name == "custom-http-server" else {"BASE_IMAGE": base}
             client.images.build(path=str(folder), tag=tag, buildargs=args, rm=True,
                                 forcerm=True, pull=False)
@@ -82,14 +78,14 @@ def images(docker_engine: Any, runtime_catalog: Any) -> Iterator[Dict[str, str]]
 
 
 @pytest.fixture
-def run_suite(docker_engine: Any, runtime_catalog: Any, ca_bundle: Any):
+def run_suite(docker_engine: Any, runtime_images: Any, ca_bundle: Any):
     """Run the suite through the Runner API; asserts it left nothing behind."""
     prefixes: List[str] = []
 
     def run(image: str, level: str, runtime: str = "python3.11", **target: Any) -> Report:
         runner = Runner(Target(runtime=runtime, image=image, level=level,
                                ca_bundle=ca_bundle, **target),
-                        client=docker_engine, catalog=runtime_catalog)
+                        client=docker_engine, catalog=runtime_images.catalog)
         prefixes.append(runner.prefix)
         with runner:
             report = runner.run()
@@ -98,20 +94,17 @@ def run_suite(docker_engine: Any, runtime_catalog: Any, ca_bundle: Any):
         return report
 
     yield run
-    for prefix in prefixes:  # a failed assertion above must not leave containers behind
-        for container in docker_engine.containers.list(all=True,
-                                                       filters={"label": LABEL_FUNCTION}):
-            if (container.labels.get(LABEL_FUNCTION) or "").startswith(prefix):
-                container.remove(force=True, v=True)
+    for prefix in prefixes:  # a failed assertion above must not leave anything behind
+        delete_functions(docker_engine, prefix)
 
 
 def by_status(report: Report) -> Dict[str, str]:
     return {result.case_id: result.status for result in report.results}
 
 
-@pytest.mark.parametrize("runtime", ["python3.11", "python3.13"])
-def test_our_python_images_pass_full(run_suite, runtime_catalog, runtime):
-    image = runtime_catalog.runtime(runtime).image("runtime").image
+@pytest.mark.parametrize("runtime", PYTHON_RUNTIMES + NODE_RUNTIMES)
+def test_our_images_pass_full(run_suite, runtime_images, runtime):
+    image = runtime_images.image(runtime)  # builds the installation image too (deps case)
     report = run_suite(image, "full", runtime=runtime)
     statuses = by_status(report)
     assert list(statuses) == [c.id for c in select_cases("full")]
@@ -180,11 +173,11 @@ def test_pytest_plugin_runs_the_same_cases(images, tmp_path):
     assert "kubeless-runtime conformance" in done.stdout  # the table in the summary
 
 
-def test_interrupt_removes_every_deployment(docker_engine, runtime_catalog, ca_bundle):
-    image = runtime_catalog.runtime("python3.11").image("runtime").image
+def test_interrupt_removes_every_deployment(docker_engine, runtime_images, ca_bundle):
+    image = runtime_images.image("python3.11")
     runner = Runner(Target(runtime="python3.11", image=image, level="full",
                            ca_bundle=ca_bundle),
-                    client=docker_engine, catalog=runtime_catalog)
+                    client=docker_engine, catalog=runtime_images.catalog)
     with pytest.raises(KeyboardInterrupt):
         with runner:
             runner.prepare()  # deployments are being made in the background

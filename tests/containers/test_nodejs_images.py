@@ -1,162 +1,44 @@
 """Build the Node.js runtime images and deploy the Node examples in them, as Kubeless would.
 
 Needs a Docker engine (scripts/setup-docker.sh).  The images (nodejs18, nodejs20 and the
-distroless nodejs_distroless20, with their installation images) are built once per session
-under unique tags (kubeless-runtime-test/...:<version>-<random>) and removed at the end, with
-every container and volume the tests made.  Only 127.0.0.1 published ports are used.
-
-Environment: KUBELESS_CA_BUNDLE (default /etc/ssl/certs/ca-certificates.crt when present)
-reaches npm; KUBELESS_TEST_NOCACHE=1 builds without the layer cache; KUBELESS_REQUIRE_DOCKER=1
-fails instead of skipping when no engine answers.
+distroless nodejs_distroless20, with their installation images) come from the session's
+``runtime_images`` (conftest.py: built once per session under unique tags, removed at the
+end); ``fn`` deletes every function a test deployed.  Only 127.0.0.1 published ports are used.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import secrets
 import tarfile
 import time
-import urllib.error
-import urllib.request
-from pathlib import Path
-from typing import Dict, Optional
 
 import pytest
 
-from kubeless_runtime.catalog import load_catalog
 from kubeless_runtime.cli import main
-from kubeless_runtime.deploy import (
-    LABEL_FUNCTION,
-    DeployError,
-    FunctionNotFoundError,
-    delete_deployment,
-    deploy,
-    get_deployment,
-)
-from kubeless_runtime.engine import EngineError, get_client, import_docker
-from kubeless_runtime.images import build_images, remove_images
+from kubeless_runtime.deploy import LABEL_FUNCTION, DeployError, get_deployment
+from kubeless_runtime.engine import import_docker
+
+from .helpers import DISTROLESS, NODE_RUNTIMES, REPO, container_env, http, short
 
 pytestmark = pytest.mark.container
 
-REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "nodejs"
-RUN_ID = secrets.token_hex(3)
-PREFIX = f"n{RUN_ID}"  # every function name starts with it, so the finalizer finds leftovers
-RUNTIMES = ("nodejs18", "nodejs20", "nodejs_distroless20")
-DISTROLESS = "nodejs_distroless20"
-HTTP_TIMEOUT = 30
-
-
-def ca_bundle() -> Optional[str]:
-    value = os.environ.get("KUBELESS_CA_BUNDLE")
-    if value:
-        return value
-    default = "/etc/ssl/certs/ca-certificates.crt"
-    return default if Path(default).is_file() else None
-
-
-def http(url: str, data: Optional[bytes] = None, method: Optional[str] = None,
-         headers: Optional[Dict[str, str]] = None):
-    """(status, body) of one bounded request to a loopback URL."""
-    assert url.startswith("http://127.0.0.1:"), url
-    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    try:
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(request, timeout=HTTP_TIMEOUT) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
-def short(runtime: str) -> str:
-    """A name-safe tag of a runtime: nodejs18 -> n18, nodejs_distroless20 -> d20."""
-    return ("d" if "distroless" in runtime else "n") + runtime[-2:]
-
-
-@pytest.fixture(scope="session")
-def client():
-    try:
-        return get_client()
-    except EngineError as exc:
-        if os.environ.get("KUBELESS_REQUIRE_DOCKER") == "1":
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
-
-
-@pytest.fixture(scope="session")
-def catalog(client):
-    """The shipped catalog under unique test tags; builds the Node images, removes them after."""
-    test_catalog = load_catalog().retagged(
-        lambda ref: ref.replace("kubeless-runtime/", "kubeless-runtime-test/", 1)
-        + f"-{RUN_ID}")
-    started = time.monotonic()
-    existing = {image.id for image in client.images.list(all=True)}
-    built = []
-    try:
-        built = build_images(list(RUNTIMES), ca_bundle=ca_bundle(), catalog=test_catalog,
-                             client=client, nocache=os.environ.get("KUBELESS_TEST_NOCACHE") == "1",
-                             progress=lambda line: None)
-        print(f"\nbuilt {len(built)} test images in {time.monotonic() - started:.1f}s: "
-              + ", ".join(f"{b.tag} {b.size_mb:.0f} MB" for b in built))
-        yield test_catalog
-    finally:
-        for container in client.containers.list(all=True, filters={"label": LABEL_FUNCTION}):
-            if container.labels.get(LABEL_FUNCTION, "").startswith(PREFIX):
-                container.remove(force=True, v=True)
-        for volume in client.volumes.list(filters={"label": LABEL_FUNCTION}):
-            if (volume.attrs.get("Labels") or {}).get(LABEL_FUNCTION, "").startswith(PREFIX):
-                volume.remove(force=True)
-        tags = {image.image for runtime in test_catalog.runtimes for image in runtime.images
-                if runtime.name in RUNTIMES}
-        remove_images(sorted(tags), client=client)
-        # Build-stage images this session created (the cache of an earlier build is kept).
-        for stage in {stage for image in built for stage in image.stage_images}:
-            if not any(known.split(":")[-1].startswith(stage) for known in existing):
-                try:
-                    client.images.remove(stage)
-                except Exception:  # noqa: BLE001 - still used by another image: keep it
-                    pass
-
-
-@pytest.fixture
-def fn(catalog, client):
-    """deploy() with the test catalog and a unique name; deletes the function afterwards."""
-    names = []
-
-    def run(label: str, runtime: str = "nodejs20", **kwargs):
-        name = f"{PREFIX}-{label}"
-        names.append(name)
-        kwargs.setdefault("catalog", catalog)
-        kwargs.setdefault("client", client)
-        return deploy(name, runtime, **kwargs)
-
-    yield run
-    for name in names:
-        try:
-            delete_deployment(name, client=client)
-        except FunctionNotFoundError:
-            pass
-
-
-def image_of(catalog, runtime: str, phase: str = "runtime") -> str:
-    return catalog.runtime(runtime).image(phase).image
 
 
 # --- the images ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
-def test_runtime_image_runs_the_right_node_unprivileged(catalog, client, runtime):
-    image = client.images.get(image_of(catalog, runtime))
+@pytest.mark.parametrize("runtime", NODE_RUNTIMES)
+def test_runtime_image_runs_the_right_node_unprivileged(runtime_images, docker_engine, runtime):
+    image = docker_engine.images.get(runtime_images.image(runtime))
     config = image.attrs["Config"]
     assert config["User"] == "1000:1000"
     assert "8080/tcp" in config["ExposedPorts"]
     assert config["Cmd"][-1] == "/opt/kubeless/kubeless.js"
     assert "NODE_PATH=/kubeless/node_modules" in config["Env"]
     node = "/usr/bin/node" if runtime == DISTROLESS else "node"
-    out = client.containers.run(
+    out = docker_engine.containers.run(
         image.id, [node, "-p", "process.version + ' ' + process.getuid() + ' ' + "
                    "require('fs').existsSync('/tmp/ca-bundle.crt')"],
         remove=True).decode().split()
@@ -165,8 +47,8 @@ def test_runtime_image_runs_the_right_node_unprivileged(catalog, client, runtime
     print(f"\n{runtime}: node {out[0]}, image {image.attrs['Size'] / 1e6:.0f} MB")
 
 
-def test_distroless_image_is_much_smaller(catalog, client):
-    sizes = {runtime: client.images.get(image_of(catalog, runtime)).attrs["Size"]
+def test_distroless_image_is_much_smaller(runtime_images, docker_engine):
+    sizes = {runtime: docker_engine.images.get(runtime_images.image(runtime)).attrs["Size"]
              for runtime in ("nodejs20", DISTROLESS)}
     ratio = sizes[DISTROLESS] / sizes["nodejs20"]
     print(f"\nnodejs20 {sizes['nodejs20'] / 1e6:.0f} MB, {DISTROLESS} "
@@ -181,11 +63,11 @@ DISTROLESS_FILES = re.compile(
     r"|etc/(hosts|hostname|resolv\.conf)|\.dockerenv|dev/console|opt/kubeless/.+)$")
 
 
-def test_distroless_image_has_no_shell_npm_or_apt(catalog, client):
+def test_distroless_image_has_no_shell_npm_or_apt(fn, runtime_images, docker_engine):
     docker = import_docker()
-    container = client.containers.create(
-        image_of(catalog, DISTROLESS), ["/usr/bin/node", "-e", "setTimeout(() => {}, 30000)"],
-        labels={LABEL_FUNCTION: f"{PREFIX}-noshell"})
+    container = docker_engine.containers.create(
+        runtime_images.image(DISTROLESS), ["/usr/bin/node", "-e", "setTimeout(() => {}, 30000)"],
+        labels={LABEL_FUNCTION: fn.name("noshell")})
     try:
         for path in ("/bin/sh", "/usr/bin/sh", "/bin/bash", "/bin/dash", "/usr/bin/env",
                      "/usr/bin/npm", "/usr/bin/npx", "/usr/share/nodejs/npm", "/usr/bin/apt",
@@ -219,7 +101,7 @@ def test_distroless_image_has_no_shell_npm_or_apt(catalog, client):
 
 # --- the examples -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("runtime", NODE_RUNTIMES)
 def test_helloget(fn, runtime):
     started = time.monotonic()
     deployment = fn(f"get{short(runtime)}", runtime, from_file=str(EXAMPLES / "helloget.js"),
@@ -235,7 +117,7 @@ def test_helloget(fn, runtime):
     assert elapsed < 15
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("runtime", NODE_RUNTIMES)
 def test_hellowithdata_round_trips_json(fn, runtime):
     deployment = fn(f"data{short(runtime)}", runtime,
                     from_file=str(EXAMPLES / "hellowithdata.js"), handler="hellowithdata.handler")
@@ -250,20 +132,19 @@ def test_hellowithdata_round_trips_json(fn, runtime):
     assert "wörld" in deployment.logs()  # console.log of the worker reaches the container log
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
-def test_hellowithdeps_installs_lodash_in_the_installation_phase(fn, client, runtime):
+@pytest.mark.parametrize("runtime", NODE_RUNTIMES)
+def test_hellowithdeps_installs_lodash_in_the_installation_phase(fn, docker_engine, runtime):
     started = time.monotonic()
     deployment = fn(f"deps{short(runtime)}", runtime, from_file=str(EXAMPLES / "hellowithdeps.js"),
                     handler="hellowithdeps.handler",
-                    dependencies=str(EXAMPLES / "package.json"), ca_bundle=ca_bundle())
+                    dependencies=str(EXAMPLES / "package.json"))
     print(f"\n{runtime} hellowithdeps (npm install lodash) deploy-to-first-200: "
           f"{time.monotonic() - started:.2f}s")
     status, answer = http(deployment.url, data=b"hello big world",
                           headers={"Content-Type": "text/plain"})
     assert status == 200, answer
     assert json.loads(answer) == {"words": ["hello", "big", "world"], "camel": "helloBigWorld"}
-    env = dict(item.split("=", 1) for item in
-               client.containers.get(deployment.container_id).attrs["Config"]["Env"])
+    env = container_env(docker_engine, deployment.container_id)
     assert env["NODE_PATH"] == "/kubeless/node_modules"  # the catalog's $(KUBELESS_INSTALL_VOLUME)
 
 
@@ -297,7 +178,7 @@ module.exports.handler = (event) => {
 """
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("runtime", NODE_RUNTIMES)
 def test_timeout_answers_408_and_really_stops_the_function(fn, runtime, tmp_path):
     source = tmp_path / "busy.js"
     source.write_text(BUSY)
@@ -336,7 +217,7 @@ module.exports.handler = (event) => {
 """
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("runtime", NODE_RUNTIMES)
 def test_error_answers_500_and_the_next_call_works(fn, runtime, tmp_path):
     source = tmp_path / "flaky.js"
     source.write_text(FLAKY)
@@ -390,8 +271,7 @@ def test_npm_registry_value_is_never_run_as_a_command(fn, runtime, tmp_path):
     source.write_text(PROBE)
     deployment = fn(f"inject{short(runtime)}", runtime, from_file=str(source),
                     handler="probe.handler", dependencies=str(EXAMPLES / "package.json"),
-                    env={"NPM_REGISTRY": HOSTILE, "NPM_SCOPE": "@myorg"},
-                    ca_bundle=ca_bundle())
+                    env={"NPM_REGISTRY": HOSTILE, "NPM_SCOPE": "@myorg"})
     status, answer = http(deployment.url)
     assert status == 200, answer
     seen = json.loads(answer)
@@ -401,17 +281,17 @@ def test_npm_registry_value_is_never_run_as_a_command(fn, runtime, tmp_path):
     assert not [name for name in seen["files"] if "pwned" in name], seen["files"]
 
 
-def test_hostile_npm_scope_fails_the_installation_and_runs_nothing(fn, client):
+def test_hostile_npm_scope_fails_the_installation_and_runs_nothing(fn, docker_engine):
     docker = import_docker()
     scope = "@x;touch /kubeless/pwned-scope;$(touch /kubeless/pwned-sub)'\""
     with pytest.raises(DeployError) as info:
         fn("scope", "nodejs20", from_file=str(EXAMPLES / "hellowithdeps.js"),
            handler="hellowithdeps.handler", dependencies=str(EXAMPLES / "package.json"),
            env={"NPM_REGISTRY": "https://npm.example.com/", "NPM_SCOPE": scope},
-           ca_bundle=ca_bundle(), keep_on_failure=True)
+           keep_on_failure=True)
     assert info.value.phase == "installation"
     assert "is not an npm scope" in info.value.termination_message
-    install = client.containers.get(f"kubeless-{PREFIX}-scope.installation")
+    install = docker_engine.containers.get(f"kubeless-{fn.name('scope')}.installation")
     install.get_archive("/kubeless/package.json")  # the control: the volume is readable
     for name in ("pwned-scope", "pwned-sub"):
         with pytest.raises(docker.errors.NotFound):
@@ -421,9 +301,9 @@ def test_hostile_npm_scope_fails_the_installation_and_runs_nothing(fn, client):
 # --- the CLI ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("runtime", ("nodejs20", DISTROLESS))
-def test_cli_deploy_call_ls_logs_delete(catalog, capsys, runtime):
-    name = f"{PREFIX}-cli{short(runtime)}"
-    runtime_image = image_of(catalog, runtime)
+def test_cli_deploy_call_ls_logs_delete(fn, runtime_images, capsys, runtime):
+    name = fn.name(f"cli{short(runtime)}")
+    runtime_image = runtime_images.image(runtime)
     try:
         assert main(["deploy", name, "--runtime", runtime, "--from-file",
                      str(EXAMPLES / "helloget.js"), "--handler", "helloget.foo",

@@ -20,6 +20,8 @@ from kubeless_runtime.catalog import (
     load_catalog,
 )
 from kubeless_runtime.cli import main
+from kubeless_runtime.conformance.runner import catalog_hard_timeouts
+from kubeless_runtime.deploy import plan_deployment
 from kubeless_runtime.images import (
     NoBuildRecipeError,
     build_context,
@@ -29,6 +31,8 @@ from kubeless_runtime.images import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
+ALL_RUNTIMES = ["python3.11", "python3.13", "nodejs18", "nodejs20", "nodejs_distroless20"]
+NODE_RUNTIMES = ["nodejs18", "nodejs20", "nodejs_distroless20"]
 
 
 def minimal(runtime_id="python", version="3.11", **extra):
@@ -232,7 +236,53 @@ def test_runtime_requirements_match_pyproject():
 
 def test_cli_get_server_config(capsys):
     assert main(["get-server-config"]) == 0
-    assert "Supported Runtimes are: python3.11, python3.13" in capsys.readouterr().out
+    assert capsys.readouterr().out.splitlines() == [
+        "Current Server Config:",
+        "Supported Runtimes are: python3.11, python3.13, nodejs18, nodejs20, nodejs_distroless20",
+    ]
+
+
+def test_shipped_catalog_lists_all_five_runtimes_in_order():
+    assert load_catalog().names == ALL_RUNTIMES
+
+
+@pytest.mark.parametrize("name, runtime_id, version", [
+    ("nodejs18", "nodejs", "18"), ("nodejs20", "nodejs", "20"),
+    ("nodejs_distroless20", "nodejs_distroless", "20")])
+def test_node_runtimes_are_spelt_and_shaped_as_kubeless_expects(name, runtime_id, version):
+    catalog = load_catalog()
+    runtime = catalog.runtime(name)
+    assert (runtime.id, runtime.version) == (runtime_id, version)
+    assert runtime.dep_name == "package.json"
+    assert runtime.file_name_suffix == ".js"
+    assert runtime.phases == ["installation", "runtime"]
+    assert runtime.probe_path == "/healthz"
+    assert catalog_hard_timeouts(catalog, name) is True
+    for image in runtime.images:
+        assert image.build is not None and image.build.directory == "nodejs", image
+        assert (images_dir() / "nodejs" / image.build.dockerfile).is_file()
+
+
+@pytest.mark.parametrize("name", NODE_RUNTIMES)
+def test_node_installation_command_interpolates_no_value(name):
+    """Registry, scope and file names reach install-deps.js as env vars; the shell sees
+    fixed text only (no $VAR, $(...) or backquote a value could be spliced into)."""
+    install = load_catalog().runtime(name).image("installation")
+    assert install.command == "exec node /opt/kubeless/install-deps.js"
+    assert not set("$`\"';|&<>\\") & set(install.command), install.command
+    assert install.env == {}
+
+
+@pytest.mark.parametrize("name", NODE_RUNTIMES)
+def test_node_path_is_under_the_install_volume(name, tmp_path):
+    runtime = load_catalog().runtime(name)
+    assert runtime.image("runtime").env == {
+        "NODE_PATH": "$(KUBELESS_INSTALL_VOLUME)/node_modules"}
+    source = tmp_path / "hello.js"
+    source.write_text("module.exports.foo = () => 'hi';\n")
+    plan = plan_deployment("hello", name, from_file=str(source), handler="hello.foo")
+    assert plan.runtime_env["NODE_PATH"] == "/kubeless/node_modules"
+    assert plan.runtime_env["KUBELESS_INSTALL_VOLUME"] == "/kubeless"
 
 
 def test_cli_config_prints_runtime_images(capsys):
