@@ -8,6 +8,7 @@ Kubeless environment alone, which is what a runtime image runs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -72,10 +73,9 @@ def prepare_source(from_file: Path, module: str, workdir: Path) -> Path:
 
 def serve_config(args: argparse.Namespace, workdir: Path) -> Config:
     """Flags over environment: the flags say what ``kubeless function deploy`` would set."""
-    env = dict(os.environ)
-    env.update(parse_env_pairs(args.env))
     os.environ.update(parse_env_pairs(args.env))
-    overrides: Dict[str, object] = {}
+    env = dict(os.environ)
+    overrides: Dict[str, object] = {"timeout": args.timeout, "port": args.port, "host": args.host}
     if args.handler:
         module, function = split_handler(args.handler)
         overrides.update(module_name=module, handler_name=function)
@@ -88,23 +88,10 @@ def serve_config(args: argparse.Namespace, workdir: Path) -> Config:
                              "FUNC_HANDLER in the environment).")
         overrides["function_dir"] = prepare_source(Path(args.from_file), str(module), workdir)
     config = from_env(env, **overrides)
-    site_dirs = list(config.site_dirs)
     if args.dependencies:
-        site_dirs.insert(0, install_dependencies(Path(args.dependencies)))
-    if args.from_file:
-        from .config import site_packages_dirs
-
-        site_dirs = site_dirs[:1] if args.dependencies else []
-        site_dirs += list(site_packages_dirs(Path(config.function_dir)))
-    extra = dict(site_dirs=tuple(site_dirs))
-    for name in ("timeout", "port", "host"):
-        value = getattr(args, name)
-        if value is not None:
-            extra[name] = value
-    values = {**config.__dict__, **extra}
-    if args.timeout is not None and args.timeout <= 0:
-        raise UsageError(f"--timeout {args.timeout} must be a positive number of seconds.")
-    return Config(**values)
+        private = install_dependencies(Path(args.dependencies))
+        config = dataclasses.replace(config, site_dirs=(private, *config.site_dirs))
+    return config
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -112,7 +112,6 @@ def from_env(env: Optional[Mapping[str, str]] = None, **overrides) -> Config:
         module_name=env.get("MOD_NAME", "").strip(),
         handler_name=env.get("FUNC_HANDLER", "").strip(),
         function_dir=volume,
-        site_dirs=site_packages_dirs(volume),
         function_name=env.get("FUNC_NAME", "") or env.get("KUBELESS_FUNC_NAME", ""),
         timeout=_number(env, "FUNC_TIMEOUT", DEFAULT_TIMEOUT, minimum=0.001),
         port=int(_number(env, "FUNC_PORT", DEFAULT_PORT, minimum=0, integer=True)),
@@ -128,6 +127,10 @@ def from_env(env: Optional[Mapping[str, str]] = None, **overrides) -> Config:
         termination_log=env.get("KUBELESS_TERMINATION_LOG", TERMINATION_LOG),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
+    values.setdefault("site_dirs", site_packages_dirs(Path(values["function_dir"])))
+    if values["timeout"] <= 0:
+        raise ConfigError(f"The timeout {values['timeout']:g} s (FUNC_TIMEOUT or --timeout) must "
+                          "be a positive number of seconds.")
     if values["workers_min"] > values["workers_max"]:
         raise ConfigError(
             f"KUBELESS_WORKERS_MIN={values['workers_min']} is above KUBELESS_WORKERS_MAX="

@@ -7,9 +7,7 @@ own series plus the process collector.
 
 from __future__ import annotations
 
-import time
-from contextlib import contextmanager
-from typing import Any, Dict, Iterator, Tuple
+from typing import Any, Dict, Tuple
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -52,30 +50,6 @@ class FunctionMetrics:
         if failed:
             failures.inc()
 
-    @contextmanager
-    def observe(self, method: str) -> Iterator["_Call"]:
-        """Count one call; the body marks it failed with ``call.failed = True``."""
-        call = _Call()
-        calls, failures, duration = self._series(method)
-        calls.inc()
-        start = time.perf_counter()
-        try:
-            yield call
-        except BaseException:
-            call.failed = True
-            raise
-        finally:
-            duration.observe(time.perf_counter() - start)
-            if call.failed:
-                failures.inc()
-
     def exposition(self) -> Tuple[bytes, str]:
         """The text served on ``/metrics`` and its content type."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
-
-
-class _Call:
-    __slots__ = ("failed",)
-
-    def __init__(self) -> None:
-        self.failed = False

@@ -9,6 +9,7 @@ from kubeless_runtime.cli import (
     prepare_source,
     serve_config,
 )
+from kubeless_runtime.config import ConfigError
 
 
 def test_source_is_laid_out_as_kubeless_does(tmp_path):
@@ -51,5 +52,5 @@ def test_bad_timeout_is_refused(tmp_path):
     src.write_text("")
     args = argparse.Namespace(env=[], handler="f.h", from_file=str(src), dependencies=None,
                               timeout=-1.0, port=None, host=None)
-    with pytest.raises(UsageError, match="--timeout"):
+    with pytest.raises(ConfigError, match="--timeout"):
         serve_config(args, tmp_path)
