@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Tuple
 
@@ -53,7 +53,6 @@ class Config:
     worker_idle: float = DEFAULT_WORKER_IDLE
     grace: float = DEFAULT_GRACE
     termination_log: str = TERMINATION_LOG
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def context(self) -> dict:

@@ -262,6 +262,13 @@ def safe_zip_entries(data: bytes, source: str = "bundle") -> List[Tuple[str, Opt
         raise InvalidSpecError(str(exc)) from None
 
 
+def _read_input(flag: str, path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InvalidSpecError(f"cannot read {flag} {path}: {exc.strerror or exc}") from None
+
+
 def source_archive(runtime: Optional[Runtime], module: Optional[str],
                    from_file: Optional[str], dependencies: Optional[str]) -> bytes:
     """The tar the preparation phase extracts at "/": entries are ``kubeless/...``."""
@@ -273,11 +280,7 @@ def source_archive(runtime: Optional[Runtime], module: Optional[str],
         _tar_add(tar, root, None, 0o777)
         if from_file:
             path = Path(from_file)
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise InvalidSpecError(f"cannot read --from-file {from_file}: "
-                                       f"{exc.strerror or exc}") from None
+            data = _read_input("--from-file", path)
             if path.suffix.lower() == ".zip":
                 for relative, content, mode in safe_zip_entries(data, str(from_file)):
                     _tar_add(tar, f"{root}/{relative}", content, mode)
@@ -291,11 +294,7 @@ def source_archive(runtime: Optional[Runtime], module: Optional[str],
                 _tar_add(tar, f"{root}/{target}", data, 0o644)
         if dependencies:
             path = Path(dependencies)
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise InvalidSpecError(f"cannot read --dependencies {dependencies}: "
-                                       f"{exc.strerror or exc}") from None
+            data = _read_input("--dependencies", path)
             target = runtime.dep_name if runtime is not None else path.name
             _tar_add(tar, f"{root}/{target}", data, 0o644)
     return buffer.getvalue()

@@ -126,22 +126,18 @@ def reply_from_result(result: Any, response: Any = None) -> Reply:
     """
     import bottle
 
-    status, headers = 200, []
+    if isinstance(result, bottle.HTTPResponse):
+        headers = [(k, v) for k, v in result.headerlist if k.lower() != "content-length"]
+        body, default_type = _body_bytes(result.body)
+        if body and not any(k.lower() == "content-type" for k, _ in headers) and default_type:
+            headers.append(("Content-Type", default_type))
+        return Reply(status=result.status_code, headers=headers, body=body)
+    status, headers, custom_type = 200, [], None
     if response is not None:
         status = response.status_code
         headers = [(k, v) for k, v in response.headerlist
                    if k.lower() not in ("content-type", "content-length")]
         custom_type = response.headers.get("Content-Type")
-    else:
-        custom_type = None
-    if isinstance(result, bottle.HTTPResponse):
-        status = result.status_code
-        headers = [(k, v) for k, v in result.headerlist if k.lower() != "content-length"]
-        custom_type = None
-        body, default_type = _body_bytes(result.body)
-        if body and not any(k.lower() == "content-type" for k, _ in headers) and default_type:
-            headers.append(("Content-Type", default_type))
-        return Reply(status=status, headers=headers, body=body)
     body, default_type = _body_bytes(result)
     content_type = custom_type or default_type
     if content_type:

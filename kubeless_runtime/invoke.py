@@ -89,7 +89,7 @@ class Channel:
 
     def _set_timeout(self, timeout: Optional[float]) -> None:
         if timeout != self._timeout:
-            seconds = max(timeout or 0.0, 0.000001) if timeout is not None else 0.0
+            seconds = 0.0 if timeout is None else max(timeout, 0.000001)
             whole = int(seconds)
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
                                  _TIMEVAL.pack(whole, int((seconds - whole) * 1e6)))
@@ -171,7 +171,7 @@ def _worker_main(sock: socket.socket, config: Config) -> None:
     while True:
         try:
             invocation = conn.recv()
-        except (EOFError, OSError, KeyboardInterrupt, TimeoutError):
+        except (EOFError, OSError, KeyboardInterrupt):
             return
         if invocation is None:
             return
@@ -203,10 +203,6 @@ class _Worker:
         self.process = process
         self.conn = conn
         self.last_used = time.monotonic()
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
 
     def kill(self) -> None:
         """SIGKILL the worker and anything it started in its process group."""
@@ -249,16 +245,11 @@ class WorkerPool:
         self._count = 0
         self._busy = 0
         self._closed = False
-        self._reaper: Optional[threading.Thread] = None
         self.started = False
 
     @property
     def size(self) -> int:
         return self._count
-
-    @property
-    def busy(self) -> int:
-        return self._busy
 
     def start(self) -> None:
         """Load the function in one worker, then warm the rest in the background.
@@ -280,9 +271,7 @@ class WorkerPool:
             with self._cond:
                 self._count += 1
             threading.Thread(target=self._warm_one, name="kubeless-warm", daemon=True).start()
-        self._reaper = threading.Thread(target=self._reap_idle, name="kubeless-reaper",
-                                        daemon=True)
-        self._reaper.start()
+        threading.Thread(target=self._reap_idle, name="kubeless-reaper", daemon=True).start()
         self.started = True
 
     def start_in_background(self) -> Callable[[], "WorkerPool"]:

@@ -1,8 +1,8 @@
 """The HTTP side of the runtime: bottle routes on cheroot (CherryPy's WSGI server).
 
-A request goes: cheroot thread -> request log -> CORS -> bottle route
-``call_function`` -> body limit and parsing -> metrics -> the worker pool
-(:mod:`kubeless_runtime.invoke`) -> reply. ``/healthz`` and ``/metrics`` never
+A request goes: cheroot thread -> request log -> CORS -> :class:`FunctionApp`
+(body limit, then the worker pool of :mod:`kubeless_runtime.invoke`, then
+metrics) -> reply. ``/healthz`` and ``/metrics`` are bottle routes that never
 touch a worker, so a busy or hung function cannot fail the liveness probe.
 """
 
@@ -196,13 +196,9 @@ class FunctionApp:
         if environ.get("PATH_INFO") in ("/healthz", "/metrics") or method not in FUNCTION_METHODS:
             return self.fallback(environ, start_response)
         status, headers, body = self.call(environ, method)
-        if method == "HEAD":
-            headers.append(("Content-Length", str(len(body))))
-            body = b""
-        else:
-            headers.append(("Content-Length", str(len(body))))
+        headers.append(("Content-Length", str(len(body))))
         start_response(_status_line(status), headers)
-        return [body]
+        return [b"" if method == "HEAD" else body]
 
     @staticmethod
     def _text(status: int, message: str) -> Tuple[int, List[Tuple[str, str]], bytes]:
