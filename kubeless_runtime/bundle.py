@@ -16,6 +16,8 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import List, Optional, Tuple
 
+from .errors import UsageError
+
 MAX_BUNDLE_BYTES = 256 * 1024 * 1024
 MAX_BUNDLE_ENTRIES = 20000
 
@@ -23,12 +25,16 @@ Entry = Tuple[str, Optional[bytes], int]
 """(relative path, content or None for a folder, file mode)."""
 
 
-class BundleError(ValueError):
+class BundleError(UsageError):
     """The bundle is not a usable zip file; the message says why and what to do."""
+
+    code = "invalid-bundle"
 
 
 class UnsafeBundleError(BundleError):
     """An entry would land outside the function folder, or the bundle is too big."""
+
+    code = "unsafe-bundle"
 
 
 def zip_entries(data: bytes, source: str = "bundle") -> List[Entry]:

@@ -1,156 +1,67 @@
-"""``kubeless-runtime``: serve a function locally, or build and deploy runtime images.
+"""``kubeless-runtime``: the command-line dispatcher, and the CLI's one error boundary.
 
-``serve`` takes the flags of ``kubeless function deploy`` where they apply, so
-a function that works here deploys unchanged; with no flags it starts from the
-Kubeless environment alone, which is what a runtime image runs.
+``serve`` (what a runtime image runs) is registered alone when it is the command, so a
+runtime starts without importing the tooling or the conformance suite; every other command
+registers its parser only when the command line needs it.  Every command raises our typed
+errors; :func:`main` prints them once, with their code, and picks the exit code.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import hashlib
-import os
-import shutil
-import subprocess
+import importlib
 import sys
-import tempfile
-from pathlib import Path
-from typing import Dict, Optional, Sequence
+from typing import List, Optional, Sequence
 
-from .bundle import BundleError, extract_zip
-from .config import Config, ConfigError, from_env
-from .deploy import InvalidSpecError, parse_env_pairs, split_handler
-from .loader import FunctionLoadError, write_termination_log
+from .errors import KubelessRuntimeError
 
-
-class UsageError(ValueError):
-    """A command-line flag has a value we cannot use."""
+SERVE_MODULE = "kubeless_runtime.runtime.cli"
+COMMAND_MODULES = ("kubeless_runtime.tooling.cli", "kubeless_runtime.conformance.cli")
+"""Modules with a ``register(subparsers)`` for the non-serving commands."""
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "kubeless-runtime"
-
-
-def install_dependencies(requirements: Path) -> Path:
-    """pip-install ``requirements`` into a private folder, reused while the file is unchanged."""
-    if not requirements.is_file():
-        raise UsageError(f"--dependencies {requirements} does not exist; pass the path of a "
-                         "requirements.txt file.")
-    text = requirements.read_bytes()
-    key = hashlib.sha256(text + sys.version.encode()).hexdigest()[:16]
-    target = _cache_dir() / "deps" / key
-    if (target / ".complete").exists():
-        return target
-    shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
-    print(f"installing {requirements} into {target}", file=sys.stderr)
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target",
-                           str(target), "-r", str(requirements.resolve())], check=False)
-    if done.returncode != 0:
-        shutil.rmtree(target, ignore_errors=True)
-        raise UsageError(f"pip could not install {requirements} (exit {done.returncode}); "
-                         "see pip's output above, fix the file and run again.")
-    (target / ".complete").write_text("")
-    return target
-
-
-def prepare_source(from_file: Path, module: str, workdir: Path) -> Path:
-    """The folder to import ``module`` from, laid out as Kubeless lays out /kubeless."""
-    if not from_file.exists():
-        raise UsageError(f"--from-file {from_file} does not exist.")
-    if from_file.suffix == ".zip":
-        extract_zip(from_file, workdir)
-        return workdir
-    if from_file.is_dir():
-        return from_file.resolve()
-    if from_file.name == f"{module}.py":
-        return from_file.resolve().parent
-    shutil.copyfile(from_file, workdir / f"{module}.py")
-    return workdir
-
-
-def serve_config(args: argparse.Namespace, workdir: Path) -> Config:
-    """Flags over environment: the flags say what ``kubeless function deploy`` would set."""
-    os.environ.update(parse_env_pairs(args.env))
-    env = dict(os.environ)
-    overrides: Dict[str, object] = {"timeout": args.timeout, "port": args.port, "host": args.host}
-    if args.handler:
-        module, function = split_handler(args.handler)
-        overrides.update(module_name=module, handler_name=function)
-        env.setdefault("FUNC_RUNTIME", "python{}.{}".format(*sys.version_info[:2]))
-        env.setdefault("FUNC_NAME", module)
-    if args.from_file:
-        module = overrides.get("module_name") or env.get("MOD_NAME", "")
-        if not module:
-            raise UsageError("--from-file needs --handler MODULE.FUNCTION (or MOD_NAME and "
-                             "FUNC_HANDLER in the environment).")
-        overrides["function_dir"] = prepare_source(Path(args.from_file), str(module), workdir)
-    config = from_env(env, **overrides)
-    if args.dependencies:
-        private = install_dependencies(Path(args.dependencies))
-        config = dataclasses.replace(config, site_dirs=(private, *config.site_dirs))
-    return config
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from .invoke import WorkerPool
-
-    with tempfile.TemporaryDirectory(prefix="kubeless-fn-") as workdir:
-        try:
-            config = serve_config(args, Path(workdir))
-            started = WorkerPool(config).start_in_background()
-            from .server import serve
-
-            return serve(config, started())
-        except (FunctionLoadError, ConfigError, BundleError, UsageError, InvalidSpecError,
-                OSError) as exc:
-            message = str(exc)
-            print(f"kubeless-runtime: {message}", file=sys.stderr)
-            if isinstance(exc, (FunctionLoadError, ConfigError)):
-                path = os.environ.get("KUBELESS_TERMINATION_LOG", "/dev/termination-log")
-                write_termination_log(message, path)
-            return 1
-
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParser:
+    """The parser for ``argv``: serve alone when ``argv`` is a serve command, else all."""
     parser = argparse.ArgumentParser(
         prog="kubeless-runtime",
         description="Serve Kubeless functions, build their runtime images, check conformance.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    serve = commands.add_parser(
-        "serve", help="serve a Python function over HTTP (no flags: from the Kubeless env)",
-        description="Serve a Kubeless Python function. With no flags, reads MOD_NAME, "
-                    "FUNC_HANDLER, FUNC_TIMEOUT, FUNC_PORT, KUBELESS_INSTALL_VOLUME as a "
-                    "runtime image does.")
-    serve.add_argument("--from-file", metavar="FILE", help="the function: a .py file or a .zip")
-    serve.add_argument("--handler", metavar="MODULE.FUNCTION", help="e.g. helloget.foo")
-    serve.add_argument("--timeout", type=float, help="seconds a call may run (FUNC_TIMEOUT)")
-    serve.add_argument("--port", type=int, help="port to listen on (FUNC_PORT, default 8080)")
-    serve.add_argument("--host", help="address to bind (default 0.0.0.0)")
-    serve.add_argument("--env", action="append", default=[], metavar="K=V",
-                       help="environment variable for the function (repeatable)")
-    serve.add_argument("--dependencies", metavar="FILE",
-                       help="requirements.txt to pip-install into a private folder first")
-    serve.set_defaults(func=cmd_serve)
-    try:
-        from . import cli_images
-    except ImportError:
-        cli_images = None
-    if cli_images is not None:
-        cli_images.register(commands)
-    from .conformance import cli as cli_conformance
-    cli_conformance.register(commands)
+    importlib.import_module(SERVE_MODULE).register(commands)
+    if argv is None or not _is_serve(argv):
+        for name in COMMAND_MODULES:
+            importlib.import_module(name).register(commands)
     return parser
 
 
+def _is_serve(argv: Sequence[str]) -> bool:
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    return first == "serve" or (first is None and not any(a in ("-h", "--help") for a in argv))
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run one command; our errors print as ``kubeless-runtime: MESSAGE [code]``."""
+    args_list: List[str] = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or (args_list[0].startswith("-") and args_list[0] not in ("-h", "--help")):
+        args_list = ["serve", *args_list]
+    parser = build_parser(args_list)
+    args = parser.parse_args(args_list)
     if not getattr(args, "func", None):
-        args = parser.parse_args(["serve", *(argv or [])])
-    return int(args.func(args) or 0)
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KubelessRuntimeError as exc:
+        _report(args, exc.describe())
+    except OSError as exc:
+        _report(args, f"{exc} [os-error]")
+    except KeyboardInterrupt:
+        _report(args, "interrupted")
+        return 130
+    return int(getattr(args, "error_exit", 1))
+
+
+def _report(args: argparse.Namespace, text: str) -> None:
+    print(f"kubeless-runtime {args.command}: {text}", file=sys.stderr)
 
 
 if __name__ == "__main__":

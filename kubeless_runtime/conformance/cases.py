@@ -33,6 +33,7 @@ from typing import (
     TypeVar,
 )
 
+from ..errors import UsageError
 from .function_sets import GREETING
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -104,16 +105,20 @@ class Soft(CaseOutcome):
         super().__init__(message)
 
 
-class UnknownLevelError(ValueError):
+class UnknownLevelError(UsageError):
     """A level that is not custom, function or full."""
+
+    code = "unknown-level"
 
     def __init__(self, level: str) -> None:
         super().__init__(f"unknown level {level!r}; levels are {', '.join(LEVELS)} (each "
                          "includes the ones before it)")
 
 
-class UnknownCaseError(LookupError):
+class UnknownCaseError(UsageError, LookupError):
     """A case id that does not exist, or that is above the chosen level."""
+
+    code = "unknown-case"
 
 
 # --- deployments the cases share ------------------------------------------------------------
@@ -480,7 +485,7 @@ def check_event_headers(ctx: CaseContext) -> str:
       "fill context from KUBELESS_FUNC_NAME (or FUNC_NAME), FUNC_TIMEOUT, FUNC_RUNTIME and "
       "FUNC_MEMORY_LIMIT")
 def check_context(ctx: CaseContext) -> str:
-    from ..deploy import InvalidSpecError, parse_memory
+    from ..quantity import QuantityError, parse_memory
 
     data = _expect_json(ctx.command("context"), "the context the function saw")
     context = data.get("context") if isinstance(data, dict) else None
@@ -500,7 +505,7 @@ def check_context(ctx: CaseContext) -> str:
         problems.append(f"runtime={context.get('runtime')!r} (want {ctx.target.runtime!r})")
     try:
         memory_ok = parse_memory(str(context.get("memory-limit"))) == parse_memory(MEMORY)
-    except InvalidSpecError:
+    except QuantityError:
         memory_ok = False
     if not memory_ok:
         problems.append(f"memory-limit={context.get('memory-limit')!r} (want {MEMORY!r})")

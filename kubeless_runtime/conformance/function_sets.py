@@ -25,14 +25,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
+from ..errors import KubelessRuntimeError
+
 MANIFEST = "conformance.json"
 FUNCTIONS_DIR = Path(__file__).resolve().parent / "functions"
 GREETING = "kubeless-conformance: hello from the function"
 """What every conformance function answers to a request without a body."""
 
 
-class FunctionSetError(Exception):
+class FunctionSetError(KubelessRuntimeError):
     """A language folder is missing or its manifest is malformed; the message names the file."""
+
+    code = "function-set"
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..catalog import Catalog, Runtime, UnknownRuntimeError, load_catalog
+from ..errors import KubelessRuntimeError
+from ..tooling.catalog import Catalog, Runtime, UnknownRuntimeError, load_catalog
 from . import httpclient
 from .cases import (
     DEFAULT_PROBE_TIMEOUT,
@@ -60,8 +61,10 @@ PHASE_TIMEOUT = 300.0
 CALL_TIMEOUT = 30.0
 
 
-class ConformanceError(Exception):
+class ConformanceError(KubelessRuntimeError):
     """The suite cannot run at all (no engine, image missing, bad option); exit code 2."""
+
+    code = "conformance-setup"
 
 
 class ImageMissingError(ConformanceError):
@@ -202,7 +205,7 @@ class Runner:
     @property
     def client(self) -> Any:
         if self._client is None:
-            from ..engine import get_client
+            from ..tooling.engine import get_client
 
             self._client = get_client()
         return self._client
@@ -245,7 +248,7 @@ class Runner:
         self._closed = True
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
-        from ..deploy import FunctionNotFoundError, delete_deployment
+        from ..tooling.deploy import FunctionNotFoundError, delete_deployment
 
         if self._futures or self._deployments:
             for key in DEPLOYMENTS:
@@ -349,7 +352,7 @@ class Runner:
         return f"{self.prefix}-{key}"
 
     def _check_image(self, image: str, what: str) -> None:
-        from ..engine import import_docker
+        from ..tooling.engine import import_docker
 
         docker = import_docker()
         try:
@@ -384,18 +387,16 @@ class Runner:
         return str(target)
 
     def _deploy(self, key: str) -> Any:
-        from ..deploy import deploy
-        from ..engine import get_client
+        from ..tooling.deploy import DeploySpec, deploy
+        from ..tooling.engine import get_client
 
         assert self.resolved is not None
         spec = DEPLOYMENTS[key]
         functions = self.resolved.functions
         kwargs: Dict[str, Any] = dict(
             runtime_image=self.target.image, timeout=spec.timeout, memory=spec.memory,
-            env=dict(spec.env), catalog=self._deploy_catalog(),
-            probe_timeout=self.target.deploy_timeout, ca_bundle=self.target.ca_bundle,
-            phase_timeout=PHASE_TIMEOUT, progress=self.say,
-            client=get_client() if self._client is None else self._client)
+            env=dict(spec.env), probe_timeout=self.target.deploy_timeout,
+            ca_bundle=self.target.ca_bundle)
         if spec.function:
             assert functions is not None
             if spec.compile_error:
@@ -414,7 +415,10 @@ class Runner:
         started = time.monotonic()
         self.say(f"deploying {key}: {spec.purpose} ({self._name(key)})")
         try:
-            deployment = deploy(self._name(key), self.target.runtime, **kwargs)
+            deployment = deploy(
+                DeploySpec(name=self._name(key), runtime=self.target.runtime, **kwargs),
+                get_client() if self._client is None else self._client,
+                catalog=self._deploy_catalog(), phase_timeout=PHASE_TIMEOUT, progress=self.say)
         finally:
             with self._lock:
                 self._deploy_seconds[key] = time.monotonic() - started
@@ -423,7 +427,7 @@ class Runner:
 
     def deployment(self, key: str) -> Any:
         """The ready Deployment of ``key`` (waits for it), or :class:`DeploymentUnavailable`."""
-        from ..deploy import DeployError
+        from ..tooling.deploy import DeployError
 
         if key in self._setup_failures:
             raise DeploymentUnavailable(self._setup_failures[key], setup=True)
@@ -460,7 +464,7 @@ class Runner:
 
     def deploy_error(self, key: str) -> Any:
         """The DeployError of a deployment that is expected to fail, or None if it deployed."""
-        from ..deploy import DeployError
+        from ..tooling.deploy import DeployError
 
         future = self._futures.get(key)
         if future is None:
@@ -488,7 +492,7 @@ class Runner:
         later; without this, one crash would fail every later case as well.  After a failed
         case the engine is given a moment to notice an exit that has just happened.
         """
-        from ..deploy import get_deployment
+        from ..tooling.deploy import get_deployment
 
         if key in self._gone:
             raise DeploymentUnavailable(f"the {key} deployment was stopped by {self._gone[key]}")

@@ -28,10 +28,15 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
-from kubeless_runtime.catalog import Catalog, Runtime, load_catalog
-from kubeless_runtime.deploy import Deployment, FunctionNotFoundError, delete_deployment, deploy
-from kubeless_runtime.engine import EngineError, get_client, import_docker
-from kubeless_runtime.images import BuiltImage, build_images
+from kubeless_runtime.tooling.catalog import Catalog, Runtime, load_catalog
+from kubeless_runtime.tooling.deploy import (
+    Deployment,
+    FunctionNotFoundError,
+    delete_deployment,
+    deploy,
+)
+from kubeless_runtime.tooling.engine import EngineError, get_client, import_docker
+from kubeless_runtime.tooling.images import BuiltImage, build_images
 
 from .helpers import FUNCTION_PREFIX, default_ca_bundle, delete_functions, session_tag
 

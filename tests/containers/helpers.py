@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from kubeless_runtime.deploy import LABEL_FUNCTION, FunctionNotFoundError, delete_deployment
+from kubeless_runtime.tooling.deploy import LABEL_FUNCTION, FunctionNotFoundError, delete_deployment
 
 REPO = Path(__file__).resolve().parents[2]
 SESSION_ID = secrets.token_hex(3)

@@ -17,8 +17,8 @@ import time
 import pytest
 
 from kubeless_runtime.cli import main
-from kubeless_runtime.deploy import LABEL_FUNCTION, DeployError, get_deployment
-from kubeless_runtime.engine import import_docker
+from kubeless_runtime.tooling.deploy import LABEL_FUNCTION, DeployError, get_deployment
+from kubeless_runtime.tooling.engine import import_docker
 
 from .helpers import DISTROLESS, NODE_RUNTIMES, REPO, container_env, http, short
 

@@ -16,7 +16,7 @@ import zipfile
 import pytest
 
 from kubeless_runtime.cli import main
-from kubeless_runtime.deploy import (
+from kubeless_runtime.tooling.deploy import (
     LABEL_FUNCTION,
     DeployError,
     UnsafeArchiveError,
@@ -24,7 +24,7 @@ from kubeless_runtime.deploy import (
     get_deployment,
     list_deployments,
 )
-from kubeless_runtime.images import remove_images
+from kubeless_runtime.tooling.images import remove_images
 
 from .helpers import PYTHON_RUNTIMES, REPO, SESSION_ID, container_env, http, short
 

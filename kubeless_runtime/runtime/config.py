@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Tuple
 
+from ..contract import TERMINATION_LOG
+from ..errors import KubelessRuntimeError
+
 DEFAULT_TIMEOUT = 180
 DEFAULT_PORT = 8080
 DEFAULT_REQ_MB_LIMIT = 1
@@ -20,11 +23,12 @@ DEFAULT_THREADS = 10
 DEFAULT_WORKERS_MIN = 2
 DEFAULT_WORKER_IDLE = 60.0
 DEFAULT_GRACE = 10.0
-TERMINATION_LOG = "/dev/termination-log"
 
 
-class ConfigError(ValueError):
+class ConfigError(KubelessRuntimeError, ValueError):
     """A configuration variable has a value the runtime cannot use."""
+
+    code = "config"
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,6 @@ class Config:
     workers_max: int = DEFAULT_THREADS
     worker_idle: float = DEFAULT_WORKER_IDLE
     grace: float = DEFAULT_GRACE
-    termination_log: str = TERMINATION_LOG
 
     @property
     def context(self) -> dict:
@@ -102,6 +105,12 @@ def body_limit_from_env(env: Mapping[str, str]) -> int:
     return int(mb * 1024 * 1024)
 
 
+def termination_log_path(env: Optional[Mapping[str, str]] = None) -> str:
+    """Where a load error is written for Kubernetes (``KUBELESS_TERMINATION_LOG`` overrides)."""
+    env = os.environ if env is None else env
+    return env.get("KUBELESS_TERMINATION_LOG") or TERMINATION_LOG
+
+
 def from_env(env: Optional[Mapping[str, str]] = None, **overrides) -> Config:
     """Build a :class:`Config` from Kubeless variables; ``overrides`` win (CLI flags)."""
     env = os.environ if env is None else env
@@ -123,7 +132,6 @@ def from_env(env: Optional[Mapping[str, str]] = None, **overrides) -> Config:
         workers_max=int(_number(env, "KUBELESS_WORKERS_MAX", threads, minimum=1, integer=True)),
         worker_idle=_number(env, "KUBELESS_WORKER_IDLE", DEFAULT_WORKER_IDLE, minimum=0.1),
         grace=_number(env, "KUBELESS_GRACE_PERIOD", DEFAULT_GRACE, minimum=0),
-        termination_log=env.get("KUBELESS_TERMINATION_LOG", TERMINATION_LOG),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     values.setdefault("site_dirs", site_packages_dirs(Path(values["function_dir"])))

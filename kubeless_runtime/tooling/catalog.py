@@ -21,17 +21,23 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import kubeless_runtime
 
+from ..errors import KubelessRuntimeError
+
 CATALOG_FILE = "catalog.json"
 PHASES = ("installation", "compilation", "runtime")
 """Kubeless's phases, in the order they run."""
 
 
-class CatalogError(Exception):
+class CatalogError(KubelessRuntimeError):
     """The catalog file is missing or malformed; the message names the file and the entry."""
+
+    code = "catalog"
 
 
 class UnknownRuntimeError(CatalogError, LookupError):
     """A runtime name the catalog does not list; the message lists the known ones."""
+
+    code = "unknown-runtime"
 
     def __init__(self, runtime: str, known: List[str]) -> None:
         self.runtime = runtime
@@ -43,6 +49,8 @@ class UnknownRuntimeError(CatalogError, LookupError):
 
 class UnknownPhaseError(CatalogError, LookupError):
     """The runtime has no image for the asked phase; the message lists the phases it has."""
+
+    code = "unknown-phase"
 
     def __init__(self, runtime: str, phase: str, known: List[str]) -> None:
         self.runtime = runtime

@@ -24,6 +24,7 @@ from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Sequenc
 
 import kubeless_runtime
 
+from ..errors import KubelessRuntimeError
 from .catalog import Catalog, CatalogError, PhaseImage, Runtime, images_dir, load_catalog
 from .engine import SETUP_HINT, get_client, import_docker
 
@@ -42,16 +43,22 @@ _LAYER_RE = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
-class ImageError(Exception):
+class ImageError(KubelessRuntimeError):
     """Building or finding a runtime image failed; the message says what to do."""
+
+    code = "image"
 
 
 class NoBuildRecipeError(ImageError):
     """The catalog lists an image without a ``build`` section, so we cannot build it."""
 
+    code = "no-build-recipe"
+
 
 class ImageBuildError(ImageError):
     """``docker build`` failed: carries the failing Dockerfile step and its output tail."""
+
+    code = "image-build"
 
     def __init__(self, tag: str, step: str, error: str, output_tail: str) -> None:
         self.tag = tag

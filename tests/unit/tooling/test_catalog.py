@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 import kubeless_runtime
-from kubeless_runtime.catalog import (
+from kubeless_runtime.cli import main
+from kubeless_runtime.conformance.runner import catalog_hard_timeouts
+from kubeless_runtime.tooling.catalog import (
     Catalog,
     CatalogError,
     UnknownPhaseError,
@@ -19,10 +21,8 @@ from kubeless_runtime.catalog import (
     images_dir,
     load_catalog,
 )
-from kubeless_runtime.cli import main
-from kubeless_runtime.conformance.runner import catalog_hard_timeouts
-from kubeless_runtime.deploy import plan_deployment
-from kubeless_runtime.images import (
+from kubeless_runtime.tooling.deploy import DeploySpec, plan_deployment
+from kubeless_runtime.tooling.images import (
     NoBuildRecipeError,
     build_context,
     buildable_images,
@@ -30,7 +30,7 @@ from kubeless_runtime.images import (
     runtime_requirements,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 ALL_RUNTIMES = ["python3.11", "python3.13", "nodejs18", "nodejs20", "nodejs_distroless20"]
 NODE_RUNTIMES = ["nodejs18", "nodejs20", "nodejs_distroless20"]
 
@@ -197,7 +197,7 @@ def test_build_context_holds_the_package_requirements_and_recipe(tmp_path):
     members = _context_members(build_context(runtime, "runtime"))
     assert "Dockerfile" in members and "Dockerfile.init" in members
     assert "kubeless_runtime/__init__.py" in members
-    assert "kubeless_runtime/deploy.py" in members
+    assert "kubeless_runtime/runtime/server.py" in members
     assert not [n for n in members
                 if "/_images/" in n or "__pycache__" in n or n.endswith(".pyc")]
     requirements = members["requirements.txt"].decode()
@@ -280,7 +280,7 @@ def test_node_path_is_under_the_install_volume(name, tmp_path):
         "NODE_PATH": "$(KUBELESS_INSTALL_VOLUME)/node_modules"}
     source = tmp_path / "hello.js"
     source.write_text("module.exports.foo = () => 'hi';\n")
-    plan = plan_deployment("hello", name, from_file=str(source), handler="hello.foo")
+    plan = plan_deployment(DeploySpec("hello", name, from_file=str(source), handler="hello.foo"))
     assert plan.runtime_env["NODE_PATH"] == "/kubeless/node_modules"
     assert plan.runtime_env["KUBELESS_INSTALL_VOLUME"] == "/kubeless"
 

@@ -5,7 +5,7 @@ import pickle
 import bottle
 import pytest
 
-from kubeless_runtime.event import (
+from kubeless_runtime.runtime.event import (
     BadRequest,
     ReplyError,
     build_event,

@@ -1,8 +1,8 @@
-"""``kubeless-runtime`` subcommands for images and local deploys (registered by cli.py).
+"""``kubeless-runtime`` subcommands for images and local deploys (registered by the CLI).
 
 They mirror ``kubeless`` where one exists (``get-server-config``, ``function deploy/call/ls/
 logs/delete``), so what a user learns here carries over to a cluster.  Every handler returns
-an exit code; errors print the typed exception's message (which says what to do) and exit 1.
+an exit code; errors are our typed exceptions, printed once by the CLI's boundary.
 """
 
 from __future__ import annotations
@@ -15,47 +15,27 @@ import urllib.error
 import urllib.request
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
-from .catalog import PHASES, CatalogError, load_catalog
+from ..contract import parse_env_pairs
+from ..errors import UsageError
+from .catalog import PHASES, load_catalog
 from .deploy import (
-    DeployError,
-    FunctionNotFoundError,
-    InvalidSpecError,
+    DeploySpec,
     delete_deployment,
     deploy,
     get_deployment,
     list_deployments,
     loopback_opener,
-    parse_env_pairs,
 )
-from .engine import EngineError
-from .images import CA_BUNDLE_ENV, ImageError, build_images, dockerfile_text
+from .images import CA_BUNDLE_ENV, build_images, dockerfile_text
 
 CA_HELP = (f"CA bundle for pip/npm behind a TLS-intercepting proxy (default: ${CA_BUNDLE_ENV}, "
            "else none; on the project's machines use /etc/ssl/certs/ca-certificates.crt)")
-HANDLED = (CatalogError, ImageError, EngineError, DeployError, FunctionNotFoundError, OSError)
 
 
 def _err(message: str) -> None:
     print(f"kubeless-runtime: {message}", file=sys.stderr)
-
-
-def _guard(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Turn our typed errors into 'message on stderr, exit 1' instead of a traceback."""
-
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except HANDLED as exc:
-            _err(str(exc))
-            return 1
-        except KeyboardInterrupt:
-            _err("interrupted")
-            return 130
-
-    run.__doc__ = handler.__doc__
-    return run
 
 
 def _progress(line: str) -> None:
@@ -108,12 +88,13 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     """Deploy a function locally, as Kubeless would, and wait for its first 200."""
     started = time.monotonic()
     env = parse_env_pairs(args.env)
-    deployment = deploy(
-        args.name, args.runtime, from_file=args.from_file, handler=args.handler,
+    spec = DeploySpec(
+        name=args.name, runtime=args.runtime, from_file=args.from_file, handler=args.handler,
         dependencies=args.dependencies, env=env, timeout=args.timeout,
         runtime_image=args.runtime_image, installation_image=args.installation_image,
         compilation_image=args.compilation_image, memory=args.memory, port=args.port,
-        ca_bundle=args.ca_bundle, probe_timeout=args.probe_timeout, progress=_progress)
+        ca_bundle=args.ca_bundle, probe_timeout=args.probe_timeout)
+    deployment = deploy(spec, progress=_progress)
     _progress(f"function {deployment.name} ready in {time.monotonic() - started:.1f}s")
     print(f"{deployment.name} deployed: {deployment.url} (runtime {deployment.runtime}, "
           f"image {deployment.image})")
@@ -151,7 +132,7 @@ def cmd_call(args: argparse.Namespace) -> int:
         if not sep and ":" in pair:
             key, _, value = pair.partition(":")
         if not key.strip():
-            raise InvalidSpecError(f"--header {pair!r} is not NAME=VALUE")
+            raise UsageError(f"--header {pair!r} is not NAME=VALUE")
         headers[key.strip()] = value.strip()
     method = (args.method or ("POST" if args.data is not None else "GET")).upper()
     body = args.data.encode() if args.data is not None else None
@@ -209,25 +190,25 @@ def cmd_delete(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     """Add the image and deploy subcommands to cli.py's subparsers."""
     p = subparsers.add_parser("get-server-config", help="list the supported runtimes")
-    p.set_defaults(func=_guard(cmd_get_server_config))
+    p.set_defaults(func=cmd_get_server_config)
 
     p = subparsers.add_parser("config", help="print the runtime-images JSON for kubeless-config")
     p.add_argument("--configmap", action="store_true",
                    help="print a whole kubeless-config ConfigMap instead")
     p.add_argument("--namespace", default="kubeless", help="ConfigMap namespace (--configmap)")
-    p.set_defaults(func=_guard(cmd_config))
+    p.set_defaults(func=cmd_config)
 
     p = subparsers.add_parser("build", help="build runtime images with the local Docker engine")
     p.add_argument("runtimes", nargs="*", metavar="RUNTIME", help="e.g. python3.11 (default: all)")
     p.add_argument("--ca-bundle", metavar="PATH", default=None, help=CA_HELP)
     p.add_argument("--no-cache", action="store_true", help="do not reuse cached layers")
     p.add_argument("--verbose", "-v", action="store_true", help="show every build output line")
-    p.set_defaults(func=_guard(cmd_build))
+    p.set_defaults(func=cmd_build)
 
     p = subparsers.add_parser("dockerfile", help="print the Dockerfile of a runtime image")
     p.add_argument("runtime", metavar="RUNTIME")
     p.add_argument("--phase", choices=PHASES, default="runtime")
-    p.set_defaults(func=_guard(cmd_dockerfile))
+    p.set_defaults(func=cmd_dockerfile)
 
     p = subparsers.add_parser("deploy", help="deploy a function on the local Docker engine")
     p.add_argument("name", metavar="NAME")
@@ -246,7 +227,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--ca-bundle", metavar="PATH", default=None, help=CA_HELP)
     p.add_argument("--probe-timeout", type=float, default=30,
                    help="seconds to wait for the first healthy probe")
-    p.set_defaults(func=_guard(cmd_deploy))
+    p.set_defaults(func=cmd_deploy)
 
     p = subparsers.add_parser("call", help="call a deployed function")
     p.add_argument("name", metavar="NAME")
@@ -256,19 +237,19 @@ def register(subparsers: Any) -> None:
                    help="extra request header (repeatable)")
     p.add_argument("--path", default="/", help="request path (default /)")
     p.add_argument("--timeout", type=float, default=190, help="seconds to wait for the answer")
-    p.set_defaults(func=_guard(cmd_call))
+    p.set_defaults(func=cmd_call)
 
     p = subparsers.add_parser("ls", help="list deployed functions")
-    p.set_defaults(func=_guard(cmd_ls))
+    p.set_defaults(func=cmd_ls)
 
     p = subparsers.add_parser("logs", help="print a function's logs")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--tail", type=int, default=None, help="only the last N lines")
-    p.set_defaults(func=_guard(cmd_logs))
+    p.set_defaults(func=cmd_logs)
 
     p = subparsers.add_parser("delete", help="delete a deployed function")
     p.add_argument("name", metavar="NAME")
-    p.set_defaults(func=_guard(cmd_delete))
+    p.set_defaults(func=cmd_delete)
 
 
 __all__ = ["format_table", "kubeless_headers", "register"]

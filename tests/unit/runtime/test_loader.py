@@ -2,7 +2,7 @@ import sys
 
 import pytest
 
-from kubeless_runtime.loader import FunctionLoadError, load_function, write_termination_log
+from kubeless_runtime.runtime.loader import FunctionLoadError, load_function, write_termination_log
 
 
 @pytest.fixture(autouse=True)

@@ -5,10 +5,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from kubeless_runtime.config import from_env
-from kubeless_runtime.event import Invocation
-from kubeless_runtime.invoke import CRASH, OK, TIMEOUT, WorkerPool
-from kubeless_runtime.loader import FunctionLoadError
+from kubeless_runtime.runtime.config import from_env
+from kubeless_runtime.runtime.event import Invocation
+from kubeless_runtime.runtime.loader import FunctionLoadError
+from kubeless_runtime.runtime.pool import WorkerPool
+from kubeless_runtime.runtime.worker import CRASH, OK, TIMEOUT
 
 SOURCE = """
 import os, time

@@ -18,7 +18,6 @@ from typing import Any, Dict, Iterator, Optional
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from kubeless_runtime.catalog import load_catalog
 from kubeless_runtime.cli import main
 from kubeless_runtime.conformance import cases as cases_mod
 from kubeless_runtime.conformance import httpclient
@@ -63,6 +62,7 @@ from kubeless_runtime.conformance.report import (
     write_junit,
 )
 from kubeless_runtime.conformance.runner import Target, catalog_hard_timeouts, resolve_target
+from kubeless_runtime.tooling.catalog import load_catalog
 
 # --- reports ------------------------------------------------------------------------------
 
@@ -468,7 +468,7 @@ class CompileContext:
 
 
 def test_compile_error_must_reach_the_termination_log(tmp_path):
-    from kubeless_runtime.deploy import DeployError
+    from kubeless_runtime.tooling.deploy import DeployError
 
     check = cases_mod.get_case("compile-error").check
     good = DeployError("compilation", "broken.go:2: undefined: undefinedThing")

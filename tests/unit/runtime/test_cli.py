@@ -3,13 +3,13 @@ import zipfile
 
 import pytest
 
-from kubeless_runtime.cli import (
-    UsageError,
-    build_parser,
+from kubeless_runtime.cli import build_parser
+from kubeless_runtime.errors import UsageError
+from kubeless_runtime.runtime.cli import (
     prepare_source,
     serve_config,
 )
-from kubeless_runtime.config import ConfigError
+from kubeless_runtime.runtime.config import ConfigError
 
 
 def test_source_is_laid_out_as_kubeless_does(tmp_path):

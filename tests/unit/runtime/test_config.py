@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from kubeless_runtime.config import ConfigError, from_env
+from kubeless_runtime.runtime.config import ConfigError, from_env
 
 
 def test_defaults_follow_kubeless():

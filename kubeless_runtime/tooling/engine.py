@@ -9,19 +9,27 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
+from ..errors import KubelessRuntimeError
+
 SETUP_HINT = "run scripts/setup-docker.sh (as root) or start dockerd"
 
 
-class EngineError(Exception):
+class EngineError(KubelessRuntimeError):
     """Talking to the Docker engine failed; the message says how to fix it."""
+
+    code = "engine"
 
 
 class DockerSDKMissingError(EngineError):
     """The ``docker`` Python package is not installed."""
 
+    code = "docker-sdk-missing"
+
 
 class DockerUnavailableError(EngineError):
     """No Docker engine answers at DOCKER_HOST (or the default socket)."""
+
+    code = "engine-unavailable"
 
 
 def docker_host() -> str:

@@ -1,6 +1,6 @@
 from prometheus_client.parser import text_string_to_metric_families
 
-from kubeless_runtime.metrics import FunctionMetrics
+from kubeless_runtime.runtime.metrics import FunctionMetrics
 
 
 def samples(metrics):

@@ -14,26 +14,40 @@ from pathlib import Path
 import pytest
 
 import kubeless_runtime.bundle as bundle_mod
-from kubeless_runtime import deploy as deploy_mod
-from kubeless_runtime.catalog import UnknownRuntimeError, load_catalog
-from kubeless_runtime.deploy import (
+from kubeless_runtime.contract import parse_env_pairs, split_handler
+from kubeless_runtime.errors import UsageError
+from kubeless_runtime.quantity import format_memory, parse_memory
+from kubeless_runtime.tooling.catalog import UnknownRuntimeError, load_catalog
+from kubeless_runtime.tooling.deploy import (
     DeployError,
+    DeploySpec,
+    EngineRefusedError,
     InvalidSpecError,
     UnsafeArchiveError,
+    deploy,
     expand_references,
-    format_memory,
-    parse_env_pairs,
-    parse_memory,
     plan_deployment,
     safe_zip_entries,
     source_archive,
-    split_handler,
     validate_env,
     validate_name,
 )
+from kubeless_runtime.tooling.deploy import handles as handles_mod
+from kubeless_runtime.tooling.deploy import run as deploy_mod
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "examples" / "python"
+
+
+def plan_(name, runtime=None, *, catalog=None, host_env=None, **fields):
+    return plan_deployment(DeploySpec(name, runtime, **fields), catalog=catalog,
+                           host_env=host_env)
+
+
+def deploy_(name, runtime=None, *, client=None, **fields):
+    return deploy(DeploySpec(name, runtime, **fields), client)
+
+
 INJECTION = "\"'; touch /kubeless/pwned; echo $(id) `id` $HOME \\\" && rm -rf / #"
 
 
@@ -54,7 +68,7 @@ def test_parse_memory_accepts_kubernetes_quantities(text, expected):
     ("0.5", "whole number"), ("12.5", "whole number"),
 ])
 def test_parse_memory_refuses_bad_values(text, message):
-    with pytest.raises(InvalidSpecError, match=message):
+    with pytest.raises(UsageError, match=message):
         parse_memory(text)
 
 
@@ -83,7 +97,7 @@ def test_split_handler():
     assert split_handler("helloget.foo") == ("helloget", "foo")
     assert split_handler("pkg.mod.handler") == ("pkg.mod", "handler")
     for bad in ("helloget", ".foo", "helloget.", "a/b.c", "a b.c", ""):
-        with pytest.raises(InvalidSpecError):
+        with pytest.raises(UsageError):
             split_handler(bad)
 
 
@@ -104,7 +118,7 @@ def test_env_refusals(env, message):
 
 def test_parse_env_pairs_keeps_equals_in_values():
     assert parse_env_pairs(["A=b=c", "EMPTY="]) == {"A": "b=c", "EMPTY": ""}
-    with pytest.raises(InvalidSpecError):
+    with pytest.raises(UsageError):
         parse_env_pairs(["NOVALUE"])
 
 
@@ -156,10 +170,11 @@ def test_safe_zip_entries_refuses_escapes_and_links(name, mode, message):
         safe_zip_entries(data, "bundle.zip")
 
 
-def test_unsafe_archive_error_is_a_preparation_deploy_error():
-    with pytest.raises(DeployError) as info:
+def test_unsafe_archive_error_is_a_usage_error_with_a_code():
+    with pytest.raises(UsageError) as info:
         safe_zip_entries(make_zip([("../x", "", None)]))
-    assert info.value.phase == "preparation"
+    assert info.value.phase == "preparation" and info.value.code == "unsafe-archive"
+    assert not isinstance(info.value, DeployError)
 
 
 def test_zip_bomb_limit(monkeypatch):
@@ -218,7 +233,7 @@ def test_source_archive_refuses_an_unsafe_zip(tmp_path):
 # --- the plan: what every container gets ---------------------------------------------------
 
 def test_plan_runtime_env_matches_kubeless():
-    plan = plan_deployment("hello", "python3.11", from_file=str(EXAMPLES / "helloget.py"),
+    plan = plan_("hello", "python3.11", from_file=str(EXAMPLES / "helloget.py"),
                            handler="helloget.foo", env={"GREETING": INJECTION}, timeout=7,
                            memory="256Mi", port=8080, host_env={})
     assert plan.images == {"runtime": "kubeless-runtime/python:3.11"}  # no deps: no install
@@ -237,7 +252,7 @@ def test_plan_installation_gets_values_only_as_env(tmp_path):
     deps.write_text("PyYAML\n")
     catalog = load_catalog()
     command = catalog.runtime("python3.11").image("installation").command
-    plan = plan_deployment("deps", "python3.11", from_file=str(EXAMPLES / "hellowithdeps.py"),
+    plan = plan_("deps", "python3.11", from_file=str(EXAMPLES / "hellowithdeps.py"),
                            handler="hellowithdeps.handler", dependencies=str(deps),
                            env={"INJECT": INJECTION}, catalog=catalog,
                            host_env={"PIP_INDEX_URL": "https://example.invalid/simple",
@@ -257,7 +272,7 @@ def test_plan_installation_gets_values_only_as_env(tmp_path):
 
 
 def test_plan_overrides_images_and_keeps_dependency_name():
-    plan = plan_deployment("x", "python3.13", from_file=str(EXAMPLES / "hellowithdeps.py"),
+    plan = plan_("x", "python3.13", from_file=str(EXAMPLES / "hellowithdeps.py"),
                            handler="hellowithdeps.handler",
                            dependencies=str(EXAMPLES / "requirements.txt"),
                            runtime_image="mine/py:1", installation_image="mine/init:1",
@@ -266,11 +281,11 @@ def test_plan_overrides_images_and_keeps_dependency_name():
 
 
 def test_plan_custom_image_needs_no_handler(tmp_path):
-    plan = plan_deployment("tomcat", None, runtime_image="bitnami/tomcat:9.0", host_env={})
+    plan = plan_("tomcat", None, runtime_image="bitnami/tomcat:9.0", host_env={})
     assert plan.images == {"runtime": "bitnami/tomcat:9.0"}
     assert "MOD_NAME" not in plan.runtime_env and "FUNC_HANDLER" not in plan.runtime_env
     assert plan.probe_any_status and plan.probe_path == "/"
-    plan = plan_deployment("web", "mylang1", runtime_image="me/web:1", host_env={})
+    plan = plan_("web", "mylang1", runtime_image="me/web:1", host_env={})
     assert plan.runtime_name == "mylang1"
 
 
@@ -294,7 +309,7 @@ def test_plan_custom_image_needs_no_handler(tmp_path):
 ])
 def test_plan_refusals(kwargs, error, message):
     with pytest.raises(error, match=message):
-        plan_deployment("fn", host_env={}, **kwargs)
+        plan_("fn", host_env={}, **kwargs)
 
 
 def test_catalog_env_references_are_expanded():
@@ -304,7 +319,7 @@ def test_catalog_env_references_are_expanded():
                                 env={"NODE_PATH": "$(KUBELESS_INSTALL_VOLUME)/node_modules"})
     catalog = catalog.with_runtime(dataclasses.replace(
         runtime, images=(runtime.image("installation"), image)))
-    plan = plan_deployment("x", "python3.11", from_file=str(EXAMPLES / "helloget.py"),
+    plan = plan_("x", "python3.11", from_file=str(EXAMPLES / "helloget.py"),
                            handler="helloget.foo", env={"USER_VALUE": "$(KUBELESS_FUNC_NAME)"},
                            catalog=catalog, host_env={})
     assert plan.runtime_env["NODE_PATH"] == "/kubeless/node_modules"
@@ -338,8 +353,11 @@ class FakeContainer:
                 port: [{"HostIp": "127.0.0.1", "HostPort": "49999"}]}
 
     def wait(self, timeout=None):
+        failure = self.engine.wait_errors.get(self.labels[handles_mod.LABEL_PHASE])
+        if failure is not None:
+            raise failure
         self.status = "exited"
-        return {"StatusCode": self.engine.exit_codes.get(self.labels[deploy_mod.LABEL_PHASE], 0)}
+        return {"StatusCode": self.engine.exit_codes.get(self.labels[handles_mod.LABEL_PHASE], 0)}
 
     def logs(self, **kwargs):
         return b"line 1\nline 2\n"
@@ -369,6 +387,7 @@ class FakeEngine:
         self.containers_alive = set()
         self.volumes_created = []
         self.exit_codes = {}
+        self.wait_errors = {}
         self.api = type("Api", (), {"base_url": "http+docker://localhost"})()
         engine = self
 
@@ -417,15 +436,16 @@ def all_labels_match(labels, wanted):
 @pytest.fixture
 def engine(monkeypatch, tmp_path):
     pytest.importorskip("docker")
-    monkeypatch.setattr(deploy_mod, "_probe", lambda url, timeout: (200, "HTTP 200"))
-    monkeypatch.setattr(deploy_mod, "_state_root", lambda: tmp_path / "state")
+    monkeypatch.setattr(deploy_mod, "probe", lambda url, timeout: (200, "HTTP 200"))
+    monkeypatch.setattr(deploy_mod, "state_root", lambda: tmp_path / "state")
+    monkeypatch.setattr(handles_mod, "state_root", lambda: tmp_path / "state")
     return FakeEngine()
 
 
 def test_deploy_creates_containers_as_kubeless_does(engine, tmp_path):
     ca = tmp_path / "ca.crt"
     ca.write_text("CA")
-    deployment = deploy_mod.deploy(
+    deployment = deploy_(
         "deps", "python3.11", from_file=str(EXAMPLES / "hellowithdeps.py"),
         handler="hellowithdeps.handler", dependencies=str(EXAMPLES / "requirements.txt"),
         env={"INJECT": INJECTION}, ca_bundle=str(ca), client=engine)
@@ -451,17 +471,17 @@ def test_deploy_creates_containers_as_kubeless_does(engine, tmp_path):
     assert runtime.kwargs["mem_limit"] == 128 * 2**20
     assert "PIP_CERT" not in runtime.kwargs["environment"]
     assert deploy_mod.CA_MOUNT not in {m["Target"] for m in runtime.kwargs["mounts"]}
-    assert runtime.labels[deploy_mod.LABEL_FUNCTION] == "deps"
-    assert runtime.labels[deploy_mod.LABEL_PHASE] == "runtime"
+    assert runtime.labels[handles_mod.LABEL_FUNCTION] == "deps"
+    assert runtime.labels[handles_mod.LABEL_PHASE] == "runtime"
     assert runtime.kwargs["update"] == {"restart_policy": {"Name": "unless-stopped"}}
     assert deployment.url == "http://127.0.0.1:49999" and deployment.host_port == 49999
-    assert engine.volumes_created[0]["labels"][deploy_mod.LABEL_FUNCTION] == "deps"
+    assert engine.volumes_created[0]["labels"][handles_mod.LABEL_FUNCTION] == "deps"
 
 
 def test_failing_phase_raises_with_log_tail_and_cleans_up(engine):
     engine.exit_codes["installation"] = 3
     with pytest.raises(DeployError) as info:
-        deploy_mod.deploy("deps", "python3.11", from_file=str(EXAMPLES / "hellowithdeps.py"),
+        deploy_("deps", "python3.11", from_file=str(EXAMPLES / "hellowithdeps.py"),
                           handler="hellowithdeps.handler",
                           dependencies=str(EXAMPLES / "requirements.txt"), client=engine)
     error = info.value
@@ -469,6 +489,56 @@ def test_failing_phase_raises_with_log_tail_and_cleans_up(engine):
     assert "exit code 3" in error.termination_message
     assert "line 2" in error.log_tail and "installation phase failed" in str(error)
     assert not engine.containers_alive  # removed on failure
+
+
+def test_failed_deploy_removes_only_its_own_objects(engine):
+    """Two deploys of one name race: the loser's clean-up must spare the winner's function."""
+    winner = FakeContainer(engine, {"name": "kubeless-deps", "image": "x", "labels": {
+        handles_mod.LABEL_FUNCTION: "deps", handles_mod.LABEL_PHASE: "runtime",
+        handles_mod.LABEL_DEPLOY_ID: "winner"}})
+    engine.exit_codes["installation"] = 3
+    real_list = engine.containers.list
+    calls = []
+
+    def list_after_check(all=False, filters=None):
+        calls.append(filters)
+        if len(calls) == 1:
+            return []  # the existence check ran before the winner's container appeared
+        return real_list(all=all, filters=filters)
+
+    engine.containers.list = list_after_check
+    with pytest.raises(DeployError):
+        deploy_("deps", "python3.11", from_file=str(EXAMPLES / "hellowithdeps.py"),
+                handler="hellowithdeps.handler",
+                dependencies=str(EXAMPLES / "requirements.txt"), client=engine)
+    engine.containers_alive.add(winner) if not winner.removed else None
+    assert not winner.removed
+    assert all(c is winner for c in engine.containers_alive)
+
+
+def test_engine_error_in_a_phase_is_not_a_timeout(engine):
+    import docker
+
+    engine.wait_errors["installation"] = docker.errors.APIError("500 Server Error: boom")
+    with pytest.raises(EngineRefusedError, match="engine refused") as info:
+        deploy_("deps", "python3.11", from_file=str(EXAMPLES / "hellowithdeps.py"),
+                handler="hellowithdeps.handler",
+                dependencies=str(EXAMPLES / "requirements.txt"), client=engine)
+    assert "did not finish" not in str(info.value)
+    assert info.value.phase == "installation" and info.value.code == "engine-refused"
+
+
+def test_read_timeout_in_a_phase_is_a_phase_timeout(engine):
+    import requests
+
+    from kubeless_runtime.tooling.deploy import PhaseTimeoutError
+
+    engine.wait_errors["installation"] = requests.exceptions.ConnectionError(
+        requests.packages.urllib3.exceptions.ReadTimeoutError(None, None, "Read timed out."))
+    with pytest.raises(PhaseTimeoutError, match="did not finish"):
+        deploy_("deps", "python3.11", from_file=str(EXAMPLES / "hellowithdeps.py"),
+                handler="hellowithdeps.handler",
+                dependencies=str(EXAMPLES / "requirements.txt"), client=engine)
 
 
 def test_unsafe_zip_is_refused_before_touching_the_engine(tmp_path):
@@ -480,21 +550,21 @@ def test_unsafe_zip_is_refused_before_touching_the_engine(tmp_path):
             raise AssertionError("the engine must not be used")
 
     with pytest.raises(UnsafeArchiveError, match="escapes"):
-        deploy_mod.deploy("evil", "python3.11", from_file=str(bundle), handler="evil.f",
+        deploy_("evil", "python3.11", from_file=str(bundle), handler="evil.f",
                           client=NoEngine())
 
 
 # --- the optional docker SDK --------------------------------------------------------------
 
 def test_importing_the_modules_does_not_import_docker():
-    code = ("import sys, kubeless_runtime.deploy, kubeless_runtime.images, "
-            "kubeless_runtime.cli_images, kubeless_runtime.catalog; "
+    code = ("import sys, kubeless_runtime.tooling.deploy, kubeless_runtime.tooling.images, "
+            "kubeless_runtime.tooling.cli, kubeless_runtime.tooling.catalog; "
             "sys.exit(1 if 'docker' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
 
 
 def test_missing_sdk_is_a_typed_error(monkeypatch):
-    from kubeless_runtime.engine import DockerSDKMissingError, get_client
+    from kubeless_runtime.tooling.engine import DockerSDKMissingError, get_client
 
     monkeypatch.setitem(sys.modules, "docker", None)
     with pytest.raises(DockerSDKMissingError, match=r"kubeless-runtime\[docker\]"):
@@ -503,7 +573,7 @@ def test_missing_sdk_is_a_typed_error(monkeypatch):
 
 def test_no_engine_is_a_typed_error(monkeypatch, tmp_path):
     pytest.importorskip("docker")
-    from kubeless_runtime.engine import DockerUnavailableError, get_client
+    from kubeless_runtime.tooling.engine import DockerUnavailableError, get_client
 
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")
     with pytest.raises(DockerUnavailableError, match="setup-docker.sh"):

@@ -1,0 +1,1 @@
+"""Images, catalog and local deploys on a Docker engine (``build``, ``deploy``, ``call``, ...)."""
