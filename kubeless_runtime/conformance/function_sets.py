@@ -74,15 +74,19 @@ def languages(base: Optional[Path] = None) -> List[str]:
     return sorted(p.name for p in base.iterdir() if (p / MANIFEST).is_file())
 
 
-def language_of(runtime: str, runtime_id: Optional[str] = None) -> str:
-    """The language folder name for a runtime: ``python3.11`` -> python, ``nodejs20`` -> nodejs.
+def language_of(runtime: str) -> str:
+    """A language for a runtime the catalog does not list (a custom image under test).
 
-    Why the leading letters: Kubeless spells runtimes ID + version, and IDs such as
-    ``nodejs_distroless`` are variants of a language, not new ones.
+    Catalog runtimes take their language from their catalog file; for an unknown name the
+    conformance folder whose name starts it is the best guess (``mypython3`` has none,
+    ``python3.12`` -> python); the leading letters otherwise, which names a missing folder.
     """
-    name = runtime_id or runtime
-    match = re.match(r"[a-z]+", name.lower())
-    return match.group(0) if match else name.lower()
+    name = runtime.lower()
+    for language in sorted(languages(), key=len, reverse=True):
+        if name.startswith(language):
+            return language
+    match = re.match(r"[a-z]+", name)
+    return match.group(0) if match else name
 
 
 def load_function_set(language: str, base: Optional[Path] = None) -> FunctionSet:

@@ -115,13 +115,8 @@ class ResolvedTarget:
 
 
 def catalog_hard_timeouts(catalog: Catalog, runtime: str) -> Optional[bool]:
-    """The ``hardTimeouts`` flag of ``runtime``'s version entry in the catalog, if any."""
-    for entry in catalog.document:
-        for version in entry.get("versions", []) or []:
-            if f"{entry.get('ID', '')}{version.get('version', '')}" == runtime:
-                value = version.get("hardTimeouts")
-                return value if isinstance(value, bool) else None
-    return None
+    """The ``hardTimeouts`` claim of ``runtime``'s language file, if the catalog lists it."""
+    return catalog.runtime(runtime).hard_timeouts if runtime in catalog else None
 
 
 def resolve_target(target: Target, catalog: Catalog) -> ResolvedTarget:
@@ -138,7 +133,7 @@ def resolve_target(target: Target, catalog: Catalog) -> ResolvedTarget:
     functions: Optional[FunctionSet] = None
     error = ""
     try:
-        functions = load_function_set(language_of(target.runtime, spec.id if spec else None))
+        functions = load_function_set(spec.language if spec else language_of(target.runtime))
     except FunctionSetError as exc:
         error = str(exc)
         if level_index(target.level) > level_index("custom"):

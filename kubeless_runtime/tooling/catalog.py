@@ -1,10 +1,12 @@
 """The runtime catalog: which runtimes exist, their images per phase and how to build them.
 
-``images/catalog.json`` is the single source of truth.  It has the shape of Kubeless's own
-``runtime-images`` (the ``kubeless-config`` ConfigMap), so ``kubeless-runtime config`` can hand
-it to a real cluster, plus a ``build`` section per image that says how we build it (folder
-under ``images/``, Dockerfile, build args).  Adding a language is a catalog entry and an
-``images/<lang>/`` folder: nothing here knows about Python.
+One file per language, ``images/<lang>/runtime.json``, is the source of truth for that
+language: its Kubeless ``runtime-images`` entries (ID, depName, fileNameSuffix, versions and
+their phase images, livenessProbeInfo) written compactly, shared blocks (a phase's command,
+env and Dockerfile; the probe) once, plus our own typed fields (language, hardTimeouts, what
+goes into the build context, each image's size budget).  :func:`load_catalog` expands and
+merges the files into Kubeless's shape; ``kubeless-runtime config`` prints exactly that shape,
+none of our keys.  Adding a language is a folder under ``images/``: nothing here knows one.
 
 Runtime names are spelt as Kubeless spells them: ``ID`` + ``version`` (``python3.11``,
 ``nodejs20``, ``nodejs_distroless20``).
@@ -23,9 +25,12 @@ import kubeless_runtime
 
 from ..errors import KubelessRuntimeError
 
-CATALOG_FILE = "catalog.json"
+LANGUAGE_FILE = "runtime.json"
 PHASES = ("installation", "compilation", "runtime")
 """Kubeless's phases, in the order they run."""
+OUR_KEYS = {"entry": ("language", "buildContext"), "version": ("hardTimeouts",),
+            "image": ("build", "sizeBudgetMB")}
+"""Keys of ours in the expanded document; never part of what Kubeless is given."""
 
 
 class CatalogError(KubelessRuntimeError):
@@ -77,6 +82,7 @@ class PhaseImage:
     command: Optional[str] = None
     env: Mapping[str, str] = field(default_factory=dict)
     build: Optional[BuildSpec] = None
+    size_budget_mb: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,12 @@ class Runtime:
     file_name_suffix: str
     images: Tuple[PhaseImage, ...]
     liveness_probe: Optional[Mapping[str, Any]] = None
+    language: str = ""
+    hard_timeouts: Optional[bool] = None
+    context_package: bool = True
+    """Whether the build context carries the ``kubeless_runtime`` package (Python images)."""
+    context_exclude: Tuple[str, ...] = ()
+    """Folder or file names (glob patterns) kept out of the build context."""
 
     @property
     def phases(self) -> List[str]:
@@ -146,10 +158,23 @@ class Catalog:
         """The ``runtime-images`` value for Kubeless's ConfigMap: the catalog minus ``build``."""
         document = copy.deepcopy(self.document)
         for entry in document:
+            for key in OUR_KEYS["entry"]:
+                entry.pop(key, None)
             for version in entry.get("versions", []):
+                for key in OUR_KEYS["version"]:
+                    version.pop(key, None)
                 for image in version.get("images", []):
-                    image.pop("build", None)
+                    for key in OUR_KEYS["image"]:
+                        image.pop(key, None)
         return document
+
+    def languages(self) -> List[str]:
+        """Every language, in catalog order."""
+        return list(dict.fromkeys(runtime.language for runtime in self.runtimes))
+
+    def of_language(self, language: str) -> List[Runtime]:
+        """The runtimes of ``language`` (``python`` -> python3.11, python3.13)."""
+        return [runtime for runtime in self.runtimes if runtime.language == language]
 
     def retagged(self, rename: Callable[[str], str]) -> Catalog:
         """A copy whose image references are ``rename(image)``.
@@ -213,6 +238,14 @@ def _parse(document: Any, source: str) -> Dict[str, Runtime]:
         probe = entry.get("livenessProbeInfo")
         if probe is not None and not isinstance(probe, dict):
             raise CatalogError(f"{where}: 'livenessProbeInfo' must be an object")
+        language = entry.get("language", runtime_id)
+        if not isinstance(language, str) or not _NAME_RE.match(language):
+            raise CatalogError(f"{where}: 'language' must match {_NAME_RE.pattern}")
+        context = entry.get("buildContext") or {}
+        exclude = context.get("exclude", []) if isinstance(context, dict) else None
+        if not isinstance(exclude, list) or not all(isinstance(x, str) for x in exclude):
+            raise CatalogError(f"{where}: 'buildContext' must be an object with 'package' "
+                               "(true/false) and 'exclude' (a list of names)")
         for version in _require(entry, "versions", list, where):
             vwhere = f"{where} version {version.get('name', '?')!r}"
             version_name = _require(version, "name", str, vwhere)
@@ -229,10 +262,15 @@ def _parse(document: Any, source: str) -> Dict[str, Runtime]:
             if name in runtimes:
                 raise CatalogError(f"{source}: runtime {name!r} is listed twice")
             images.sort(key=lambda image: PHASES.index(image.phase))
+            hard = version.get("hardTimeouts")
+            if hard is not None and not isinstance(hard, bool):
+                raise CatalogError(f"{vwhere}: 'hardTimeouts' must be true or false")
             runtimes[name] = Runtime(
                 name=name, id=runtime_id, version=version_number, version_name=version_name,
                 dep_name=dep_name, file_name_suffix=suffix, images=tuple(images),
-                liveness_probe=probe)
+                liveness_probe=probe, language=language, hard_timeouts=hard,
+                context_package=bool(context.get("package", True)),
+                context_exclude=tuple(context.get("exclude") or ()))
     return runtimes
 
 
@@ -261,12 +299,91 @@ def _parse_image(image: Any, where: str) -> PhaseImage:
         build = BuildSpec(directory=directory,
                           dockerfile=raw.get("dockerfile") or "Dockerfile",
                           args=_str_map(raw.get("args"), f"{where} build args"))
+    budget = image.get("sizeBudgetMB")
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float))):
+        raise CatalogError(f"{where}: 'sizeBudgetMB' must be a number of megabytes")
     return PhaseImage(phase=phase, image=ref, command=command,
-                      env=_str_map(image.get("env"), f"{where} env"), build=build)
+                      env=_str_map(image.get("env"), f"{where} env"), build=build,
+                      size_budget_mb=budget)
+
+
+def expand_language_file(data: Any, directory: str, source: str) -> List[Dict[str, Any]]:
+    """The Kubeless-shaped entries of one ``images/<lang>/runtime.json``.
+
+    Shared blocks are written once in the file: ``phases`` (per phase its command, env and
+    Dockerfile), ``livenessProbeInfo``, ``hardTimeouts``, ``buildContext``; each version names
+    its image per phase (a string, or an object that overrides the phase's fields) and its
+    ``buildArgs``.  The result carries our keys (``build``, ...) beside Kubeless's.
+    """
+    if not isinstance(data, dict):
+        raise CatalogError(f"{source}: a language file must be a JSON object with 'language', "
+                           "'phases' and 'runtimes'")
+    language = _require(data, "language", str, source)
+    phases = data.get("phases") or {}
+    if not isinstance(phases, dict) or any(phase not in PHASES for phase in phases):
+        raise CatalogError(f"{source}: 'phases' must be an object keyed by {', '.join(PHASES)}")
+    entries = []
+    for raw_entry in _require(data, "runtimes", list, source):
+        if not isinstance(raw_entry, dict):
+            raise CatalogError(f"{source}: every item of 'runtimes' must be an object")
+        entry = {key: copy.deepcopy(value) for key, value in raw_entry.items()
+                 if key != "versions"}
+        entry["language"] = language
+        for key in ("livenessProbeInfo", "buildContext"):
+            if key in data and key not in entry:
+                entry[key] = copy.deepcopy(data[key])
+        versions = []
+        for raw in _require(raw_entry, "versions", list, f"{source}: {entry.get('ID')}"):
+            if not isinstance(raw, dict) or not isinstance(raw.get("images"), dict):
+                raise CatalogError(f"{source}: version {raw!r} needs 'images', an object of "
+                                   "phase -> image")
+            version = {key: copy.deepcopy(value) for key, value in raw.items()
+                       if key not in ("images", "buildArgs")}
+            if "hardTimeouts" in data and "hardTimeouts" not in version:
+                version["hardTimeouts"] = data["hardTimeouts"]
+            images = []
+            for phase in PHASES:
+                if phase not in raw["images"]:
+                    continue
+                given = raw["images"][phase]
+                given = {"image": given} if isinstance(given, str) else dict(given)
+                shared = dict(phases.get(phase) or {})
+                merged = {"phase": phase, "image": given.get("image")}
+                for key in ("command", "env"):
+                    value = given.get(key, shared.get(key))
+                    if value is not None:
+                        merged[key] = copy.deepcopy(value)
+                if "sizeBudgetMB" in given:
+                    merged["sizeBudgetMB"] = given["sizeBudgetMB"]
+                merged["build"] = {
+                    "directory": directory,
+                    "dockerfile": given.get("dockerfile") or shared.get("dockerfile")
+                    or "Dockerfile",
+                    "args": dict(raw.get("buildArgs") or {}),
+                }
+                images.append(merged)
+            unknown = set(raw["images"]) - set(PHASES)
+            if unknown:
+                raise CatalogError(f"{source}: unknown phase(s) {sorted(unknown)}; phases are "
+                                   f"{', '.join(PHASES)}")
+            version["images"] = images
+            versions.append(version)
+        entry["versions"] = versions
+        entries.append(entry)
+    return entries
+
+
+def _language_files(folder: Path) -> List[Path]:
+    return sorted(folder.glob(f"*/{LANGUAGE_FILE}"), key=lambda p: (_ORDER.get(p.parent.name, 99),
+                                                                    p.parent.name))
+
+
+_ORDER = {"python": 0, "nodejs": 1}
+"""The first languages, in Kubeless's own order; the rest follow alphabetically."""
 
 
 def images_dir() -> Path:
-    """The folder holding ``catalog.json`` and the Dockerfiles.
+    """The folder holding one ``<lang>/runtime.json`` and the Dockerfiles per language.
 
     Why several places: a wheel ships ``images/`` as ``kubeless_runtime/_images``; a source
     checkout or an editable install has it as the repository's ``images/``.
@@ -283,23 +400,42 @@ def images_dir() -> Path:
         pass
     candidates.append(package.parent / "images")
     for candidate in candidates:
-        if (candidate / CATALOG_FILE).is_file():
-            return candidate
+        if candidate.is_dir() and _language_files(candidate):
+            return candidate.resolve()
     raise CatalogError("cannot find the runtime catalog: looked for "
-                       + ", ".join(str(c / CATALOG_FILE) for c in candidates)
+                       + ", ".join(str(c / "*" / LANGUAGE_FILE) for c in candidates)
                        + "; reinstall kubeless-runtime or run from a source checkout")
 
 
-def load_catalog(path: Optional[Path] = None) -> Catalog:
-    """Load and validate the catalog (the shipped one unless ``path`` is given)."""
-    path = Path(path) if path is not None else images_dir() / CATALOG_FILE
+def _read_json(path: Path) -> Any:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise CatalogError(f"cannot read the catalog {path}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise CatalogError(f"{path} is not valid JSON: {exc}") from None
-    return Catalog(document, source=str(path), base_dir=path.parent)
+
+
+def load_catalog(path: Optional[Path] = None) -> Catalog:
+    """Load and validate the catalog: the shipped language files unless ``path`` is given.
+
+    ``path`` may be a folder of ``<lang>/runtime.json`` files, one language file, or a JSON
+    list in Kubeless's ``runtime-images`` shape.
+    """
+    path = Path(path) if path is not None else images_dir()
+    if path.is_dir():
+        files = _language_files(path)
+        if not files:
+            raise CatalogError(f"cannot read the catalog {path}: no */{LANGUAGE_FILE} in it")
+        document: List[Dict[str, Any]] = []
+        for file in files:
+            document += expand_language_file(_read_json(file), file.parent.name, str(file))
+        return Catalog(document, source=str(path), base_dir=path)
+    data = _read_json(path)
+    if isinstance(data, dict):
+        document = expand_language_file(data, path.parent.name, str(path))
+        return Catalog(document, source=str(path), base_dir=path.parent.parent)
+    return Catalog(data, source=str(path), base_dir=path.parent)
 
 
 def get_runtime(name: str, catalog: Optional[Catalog] = None) -> Runtime:
@@ -313,7 +449,8 @@ def runtime_names(catalog: Optional[Catalog] = None) -> List[str]:
 
 
 __all__ = [
-    "PHASES", "BuildSpec", "Catalog", "CatalogError", "PhaseImage", "Runtime",
+    "LANGUAGE_FILE", "PHASES", "BuildSpec", "Catalog", "CatalogError", "PhaseImage", "Runtime",
+    "expand_language_file",
     "UnknownPhaseError", "UnknownRuntimeError", "get_runtime", "images_dir", "load_catalog",
     "runtime_names",
 ]

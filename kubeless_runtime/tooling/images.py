@@ -35,9 +35,8 @@ CA_BUNDLE_ENV = "KUBELESS_CA_BUNDLE"
 
 LABEL_PREFIX = "io.kubeless-runtime"
 OUTPUT_TAIL_LINES = 40
-_SKIP_NAMES = {"_images", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".git",
-               "node_modules"}
-"""Never part of a build context: caches, and a node_modules that a local `npm ci` left."""
+_SKIP_NAMES = {"_images", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".git"}
+"""Never part of a build context: caches (each language file adds its own, e.g. node_modules)."""
 _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 _LAYER_RE = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -169,8 +168,9 @@ def _ignored(relative: Path, patterns: List[str]) -> bool:
     return any(fnmatch.fnmatchcase(prefix, pattern) for pattern in patterns for prefix in prefixes)
 
 
-def _add_tree(tar: tarfile.TarFile, source: Path, prefix: str) -> None:
-    patterns = _dockerignore(source)
+def _add_tree(tar: tarfile.TarFile, source: Path, prefix: str,
+              exclude: Sequence[str] = ()) -> None:
+    patterns = _dockerignore(source) + [pattern.strip("/") for pattern in exclude]
     for path in sorted(source.rglob("*")):
         relative = path.relative_to(source)
         if any(part in _SKIP_NAMES for part in relative.parts) or _ignored(relative, patterns):
@@ -198,12 +198,14 @@ def build_context(runtime: Runtime, phase: str = "runtime", ca_bundle: Optional[
             ca_data = Path(ca_bundle).read_bytes()
         except OSError as exc:
             raise ImageError(f"cannot read --ca-bundle {ca_bundle}: {exc}") from None
-    requirements = "\n".join(runtime_requirements(package)) + "\n"
+    requirements = ("\n".join(runtime_requirements(package)) + "\n"
+                    if runtime.context_package else "")
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        _add_tree(tar, recipe_dir, "")
-        _add_tree(tar, package, "kubeless_runtime/")
-        _add_bytes(tar, "requirements.txt", requirements.encode())
+        _add_tree(tar, recipe_dir, "", runtime.context_exclude)
+        if runtime.context_package:
+            _add_tree(tar, package, "kubeless_runtime/")
+            _add_bytes(tar, "requirements.txt", requirements.encode())
         _add_bytes(tar, "ca-bundle.crt", ca_data)
     return buffer.getvalue()
 

@@ -15,6 +15,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+from kubeless_runtime.contract import dns_label
+from kubeless_runtime.tooling.catalog import load_catalog
 from kubeless_runtime.tooling.deploy import LABEL_FUNCTION, FunctionNotFoundError, delete_deployment
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,8 +25,10 @@ FUNCTION_PREFIX = f"k{SESSION_ID}"
 HTTP_TIMEOUT = 30
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
-PYTHON_RUNTIMES = ("python3.11", "python3.13")
-NODE_RUNTIMES = ("nodejs18", "nodejs20", "nodejs_distroless20")
+CATALOG = load_catalog()
+ALL_RUNTIMES = tuple(CATALOG.names)
+PYTHON_RUNTIMES = tuple(r.name for r in CATALOG.of_language("python"))
+NODE_RUNTIMES = tuple(r.name for r in CATALOG.of_language("nodejs"))
 DISTROLESS = "nodejs_distroless20"
 
 
@@ -56,9 +60,8 @@ def http(url: str, data: Optional[bytes] = None, method: Optional[str] = None,
 
 
 def short(runtime: str) -> str:
-    """A name-safe tag of a runtime: python3.11 -> p11, nodejs18 -> n18, ..._distroless20 -> d20."""
-    letter = "d" if "distroless" in runtime else runtime[0]
-    return letter + runtime[-2:]
+    """A name-safe tag of a runtime: python3.11 -> python3-11, java1.8 -> java1-8."""
+    return dns_label(runtime, 24)
 
 
 def container_env(client: Any, container_id: str) -> Dict[str, str]:

@@ -20,7 +20,7 @@ from kubeless_runtime.cli import main
 from kubeless_runtime.tooling.deploy import LABEL_FUNCTION, DeployError, get_deployment
 from kubeless_runtime.tooling.engine import import_docker
 
-from .helpers import DISTROLESS, NODE_RUNTIMES, REPO, container_env, http, short
+from .helpers import DISTROLESS, NODE_RUNTIMES, REPO, http, short
 
 pytestmark = pytest.mark.container
 
@@ -101,66 +101,6 @@ def test_distroless_image_has_no_shell_npm_or_apt(fn, runtime_images, docker_eng
 
 # --- the examples -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("runtime", NODE_RUNTIMES)
-def test_helloget(fn, runtime):
-    started = time.monotonic()
-    deployment = fn(f"get{short(runtime)}", runtime, from_file=str(EXAMPLES / "helloget.js"),
-                    handler="helloget.foo")
-    elapsed = time.monotonic() - started
-    print(f"\n{runtime} helloget deploy-to-first-200: {elapsed:.2f}s")
-    assert deployment.url.startswith("http://127.0.0.1:")
-    assert http(deployment.url) == (200, b"hello world")
-    assert http(deployment.url + "/any/path?x=1", method="PUT", data=b"")[0] == 200
-    assert http(deployment.url + "/healthz")[0] == 200
-    status, metrics = http(deployment.url + "/metrics")
-    assert status == 200 and b'function_calls_total{method="GET"}' in metrics
-    assert elapsed < 15
-
-
-@pytest.mark.parametrize("runtime", NODE_RUNTIMES)
-def test_hellowithdata_round_trips_json(fn, runtime):
-    deployment = fn(f"data{short(runtime)}", runtime,
-                    from_file=str(EXAMPLES / "hellowithdata.js"), handler="hellowithdata.handler")
-    sent = {"hello": "wörld", "n": [1, 2.5, None, True], "nested": {"a": {"b": "c"}}}
-    status, answer = http(deployment.url, data=json.dumps(sent).encode(),
-                          headers={"Content-Type": "application/json; charset=utf-8"})
-    assert status == 200, answer
-    assert json.loads(answer) == sent
-    status, answer = http(deployment.url, data=b"plain text",
-                          headers={"Content-Type": "text/plain"})
-    assert (status, answer) == (200, b"plain text")
-    assert "wörld" in deployment.logs()  # console.log of the worker reaches the container log
-
-
-@pytest.mark.parametrize("runtime", NODE_RUNTIMES)
-def test_hellowithdeps_installs_lodash_in_the_installation_phase(fn, docker_engine, runtime):
-    started = time.monotonic()
-    deployment = fn(f"deps{short(runtime)}", runtime, from_file=str(EXAMPLES / "hellowithdeps.js"),
-                    handler="hellowithdeps.handler",
-                    dependencies=str(EXAMPLES / "package.json"))
-    print(f"\n{runtime} hellowithdeps (npm install lodash) deploy-to-first-200: "
-          f"{time.monotonic() - started:.2f}s")
-    status, answer = http(deployment.url, data=b"hello big world",
-                          headers={"Content-Type": "text/plain"})
-    assert status == 200, answer
-    assert json.loads(answer) == {"words": ["hello", "big", "world"], "camel": "helloBigWorld"}
-    env = container_env(docker_engine, deployment.container_id)
-    assert env["NODE_PATH"] == "/kubeless/node_modules"  # the catalog's $(KUBELESS_INSTALL_VOLUME)
-
-
-@pytest.mark.parametrize("runtime", ("nodejs20", DISTROLESS))
-def test_helloasync_and_helloresponse(fn, runtime):
-    deployment = fn(f"async{short(runtime)}", runtime, from_file=str(EXAMPLES / "helloasync.js"),
-                    handler="helloasync.handler")
-    status, answer = http(deployment.url)
-    assert status == 200, answer
-    assert json.loads(answer) == {"message": "hello async", "function": deployment.name}
-    deployment = fn(f"resp{short(runtime)}", runtime, from_file=str(EXAMPLES / "helloresponse.js"),
-                    handler="helloresponse.handler")
-    status, answer = http(deployment.url + "/some/where?q=1", method="PATCH", data=b"")
-    assert status == 201, answer
-    assert json.loads(answer) == {"path": "/some/where", "query": {"q": "1"}}
-
 
 BUSY = r"""
 'use strict';
@@ -199,15 +139,6 @@ def test_timeout_answers_408_and_really_stops_the_function(fn, runtime, tmp_path
     assert b'function_failures_total{method="GET"} 1' in metrics
 
 
-def test_timeout_example(fn):
-    deployment = fn("timeout", "nodejs20", from_file=str(EXAMPLES / "timeout.js"),
-                    handler="timeout.handler", timeout=1)
-    status, answer = http(deployment.url)
-    assert status == 408 and b"timed out" in answer
-    time.sleep(3.2)  # the example would log "done" 3 s after the call
-    assert "done" not in deployment.logs().split()
-
-
 FLAKY = r"""
 'use strict';
 module.exports.handler = (event) => {
@@ -227,15 +158,6 @@ def test_error_answers_500_and_the_next_call_works(fn, runtime, tmp_path):
     assert status == 500, answer
     assert http(deployment.url) == (200, b"ok")
     assert "boom requested by the caller" in deployment.logs()
-
-
-def test_helloerror_example(fn):
-    deployment = fn("helloerror", DISTROLESS, from_file=str(EXAMPLES / "helloerror.js"),
-                    handler="helloerror.handler")
-    for _ in range(2):
-        assert http(deployment.url)[0] == 500
-    assert http(deployment.url + "/healthz")[0] == 200
-    assert "something went wrong" in deployment.logs()
 
 
 def test_load_error_fails_the_deploy_with_the_termination_message(fn, tmp_path):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import time
 import zipfile
 
 import pytest
@@ -26,7 +25,7 @@ from kubeless_runtime.tooling.deploy import (
 )
 from kubeless_runtime.tooling.images import remove_images
 
-from .helpers import PYTHON_RUNTIMES, REPO, SESSION_ID, container_env, http, short
+from .helpers import PYTHON_RUNTIMES, REPO, SESSION_ID, container_env, http
 
 pytestmark = pytest.mark.container
 
@@ -56,42 +55,6 @@ def test_runtime_image_is_small_unprivileged_and_has_no_ca_bundle(runtime_images
 
 
 # --- the examples -------------------------------------------------------------------------
-
-@pytest.mark.parametrize("runtime", PYTHON_RUNTIMES)
-def test_helloget(fn, runtime):
-    started = time.monotonic()
-    deployment = fn(f"get{short(runtime)}", runtime, from_file=str(EXAMPLES / "helloget.py"),
-                    handler="helloget.foo")
-    elapsed = time.monotonic() - started
-    print(f"\n{runtime} helloget deploy-to-first-200: {elapsed:.2f}s")
-    assert http(deployment.url) == (200, b"hello world")
-    assert http(deployment.url + "/healthz")[0] == 200
-    status, metrics = http(deployment.url + "/metrics")
-    assert status == 200 and b"function" in metrics
-    assert deployment.url.startswith("http://127.0.0.1:")
-    assert elapsed < 15
-
-
-def test_hellowithdata_echoes_the_body(fn):
-    deployment = fn("data", "python3.11", from_file=str(EXAMPLES / "hellowithdata.py"),
-                    handler="hellowithdata.handler")
-    body = json.dumps({"hello": "world", "n": [1, 2]}).encode()
-    status, answer = http(deployment.url, data=body, headers={"Content-Type": "application/json"})
-    assert status == 200
-    assert json.loads(answer) == {"hello": "world", "n": [1, 2]}
-    assert "hello" in deployment.logs()
-
-
-@pytest.mark.parametrize("runtime", PYTHON_RUNTIMES)
-def test_hellowithdeps_installs_requirements_in_the_installation_phase(fn, runtime):
-    deployment = fn(f"deps{short(runtime)}", runtime,
-                    from_file=str(EXAMPLES / "hellowithdeps.py"),
-                    handler="hellowithdeps.handler",
-                    dependencies=str(EXAMPLES / "requirements.txt"))
-    status, answer = http(deployment.url, data=b"a: 1\nb: [x, y]\n",
-                          headers={"Content-Type": "text/plain"})
-    assert status == 200, answer
-    assert json.loads(answer) == {"a": 1, "b": ["x", "y"]}
 
 
 def test_zip_bundle_deploys(fn, tmp_path):

@@ -92,10 +92,21 @@ def test_runtime_names_are_id_plus_version_as_kubeless_spells_them():
     assert catalog.names == ["nodejs20", "nodejs_distroless20", "python3.13"]
 
 
-def test_kubeless_config_drops_build_sections_and_keeps_probe():
+KUBELESS_KEYS = {"entry": {"ID", "depName", "fileNameSuffix", "versions", "livenessProbeInfo"},
+                 "version": {"name", "version", "images"},
+                 "image": {"phase", "image", "command", "env"}}
+
+
+def test_kubeless_config_has_only_kubeless_keys():
     config = load_catalog().kubeless_config()
+    for entry in config:
+        assert set(entry) <= KUBELESS_KEYS["entry"], set(entry) - KUBELESS_KEYS["entry"]
+        for version in entry["versions"]:
+            assert set(version) <= KUBELESS_KEYS["version"], version.keys()
+            for image in version["images"]:
+                assert set(image) <= KUBELESS_KEYS["image"], image.keys()
     text = json.dumps(config)
-    assert '"build"' not in text
+    assert '"build"' not in text and "hardTimeouts" not in text and "language" not in text
     assert config[0]["livenessProbeInfo"]["httpGet"]["path"] == "/healthz"
     # the catalog itself still has them
     assert load_catalog().runtime("python3.11").image("runtime").build is not None
@@ -131,6 +142,69 @@ def test_malformed_catalogs_are_refused_with_a_clear_message(document, message):
         Catalog(document)
 
 
+def language_file(**extra):
+    data = {
+        "language": "python", "hardTimeouts": True,
+        "livenessProbeInfo": {"httpGet": {"path": "/healthz", "port": 8080}},
+        "phases": {"installation": {"command": "install", "dockerfile": "Dockerfile.init"},
+                   "runtime": {"env": {"A": "1"}}},
+        "runtimes": [{"ID": "python", "depName": "requirements.txt", "fileNameSuffix": ".py",
+                      "versions": [{"name": "python311", "version": "3.11",
+                                    "buildArgs": {"BASE_IMAGE": "debian:bookworm-slim"},
+                                    "images": {"installation": "x/init:3.11",
+                                               "runtime": {"image": "x/py:3.11",
+                                                           "sizeBudgetMB": 150}}}]}],
+    }
+    data.update(extra)
+    return data
+
+
+def test_language_file_writes_shared_blocks_once(tmp_path):
+    folder = tmp_path / "images" / "python"
+    folder.mkdir(parents=True)
+    (folder / "runtime.json").write_text(json.dumps(language_file()))
+    catalog = load_catalog(tmp_path / "images")
+    runtime = catalog.runtime("python3.11")
+    assert runtime.language == "python" and runtime.hard_timeouts is True
+    install, run = runtime.images
+    assert install.command == "install" and install.build.dockerfile == "Dockerfile.init"
+    assert install.build.directory == "python"
+    assert install.build.args == {"BASE_IMAGE": "debian:bookworm-slim"}
+    assert run.env == {"A": "1"} and run.build.dockerfile == "Dockerfile"
+    assert run.size_budget_mb == 150
+    assert runtime.liveness_probe["httpGet"]["path"] == "/healthz"
+    assert catalog.kubeless_config()[0]["versions"][0] == {
+        "name": "python311", "version": "3.11", "images": [
+            {"phase": "installation", "image": "x/init:3.11", "command": "install"},
+            {"phase": "runtime", "image": "x/py:3.11", "env": {"A": "1"}}]}
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"language": None}, "'language'"),
+    ({"phases": {"deploy": {}}}, "'phases'"),
+    ({"runtimes": [{"ID": "python", "depName": "r.txt",
+                    "versions": [{"name": "p", "version": "1", "images": ["x"]}]}]}, "'images'"),
+    ({"runtimes": [{"ID": "python", "depName": "r.txt", "versions": [
+        {"name": "p", "version": "1", "images": {"runtime": "x", "deploy": "y"}}]}]},
+     "unknown phase"),
+    ({"hardTimeouts": "yes"}, "hardTimeouts"),
+])
+def test_malformed_language_files_are_refused(tmp_path, change, message):
+    folder = tmp_path / "python"
+    folder.mkdir()
+    (folder / "runtime.json").write_text(json.dumps(language_file(**change)))
+    with pytest.raises(CatalogError, match=message):
+        load_catalog(tmp_path)
+
+
+def test_every_shipped_runtime_has_a_language_folder_and_examples():
+    catalog = load_catalog()
+    for runtime in catalog.runtimes:
+        assert (images_dir() / runtime.language / "runtime.json").is_file()
+        assert (REPO / "examples" / runtime.language / "examples.json").is_file(), runtime.name
+    assert catalog.languages()[:2] == ["python", "nodejs"]
+
+
 def test_load_catalog_reports_bad_json(tmp_path):
     path = tmp_path / "catalog.json"
     path.write_text("[{")
@@ -148,7 +222,8 @@ def test_images_dir_prefers_the_installed_package_data(tmp_path, monkeypatch):
     package = tmp_path / "site" / "kubeless_runtime"
     (package / "_images").mkdir(parents=True)
     (package / "__init__.py").write_text("")
-    (package / "_images" / "catalog.json").write_text(json.dumps([minimal()]))
+    (package / "_images" / "python").mkdir()
+    (package / "_images" / "python" / "runtime.json").write_text(json.dumps(language_file()))
     monkeypatch.setattr(kubeless_runtime, "__file__", str(package / "__init__.py"))
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     assert images_dir() == (package / "_images").resolve()
@@ -312,9 +387,11 @@ def test_build_context_skips_node_modules_and_dockerignored_files(tmp_path):
     (recipe / "keep.js").write_text("k")
     (recipe / ".dockerignore").write_text("# comment\n*.md\n")
     document = [minimal(versions=[{"name": "lang1", "version": "1", "images": [
-        {"phase": "runtime", "image": "x/lang:1", "build": {"directory": "lang"}}]}])]
+        {"phase": "runtime", "image": "x/lang:1", "build": {"directory": "lang"}}]}],
+        buildContext={"package": False, "exclude": ["node_modules"]})]
     runtime = Catalog(document, base_dir=tmp_path / "images").runtime("python1")
     members = _context_members(build_context(runtime, base_dir=tmp_path / "images"))
     assert "keep.js" in members and "Dockerfile" in members
     assert "notes.md" not in members
+    assert not [name for name in members if name.startswith("kubeless_runtime/")]
     assert not [name for name in members if "node_modules" in name]
