@@ -20,11 +20,12 @@ echo "== lint"
 "$venv/bin/python" -m pip install --quiet ruff
 ruff check kubeless_runtime tests benchmarks
 
-if [ -f images/nodejs/package.json ] && command -v node >/dev/null && [ -d tests/nodejs ]; then
-    echo "== node runtime tests"
-    (cd images/nodejs && npm ci --no-audit --no-fund --loglevel=error)
-    node --test tests/nodejs/
-fi
+# Native tests: every tests/native/<lang>/run.sh, with that language's own test runner.
+for native in tests/native/*/run.sh; do
+    [ -f "$native" ] || continue
+    echo "== native tests: $(basename "$(dirname "$native")")"
+    bash "$native"
+done
 
 if [ "${SKIP_CONTAINERS:-0}" = 1 ]; then
     echo "== pytest (no containers)"

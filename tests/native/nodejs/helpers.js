@@ -8,7 +8,7 @@ const os = require('os');
 const path = require('path');
 const { spawn } = require('child_process');
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = path.resolve(__dirname, '..', '..', '..');
 const SERVER = path.join(ROOT, 'images', 'nodejs', 'kubeless.js');
 const EXAMPLES = path.join(ROOT, 'examples', 'nodejs');
 
