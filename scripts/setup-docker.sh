@@ -10,8 +10,9 @@
 # can run it before every test run.  Used by .ci/run.
 #
 # Environment knobs (all optional):
-#   DEBIAN_MIRROR     mirror for debootstrap and the images' sources (default http://deb.debian.org/debian)
-#   SECURITY_MIRROR   security mirror for bookworm (default http://deb.debian.org/debian-security;
+#   DEBIAN_MIRROR     mirror for debootstrap and the images' sources (default: the Debian mirror
+#                     this host's own apt sources use)
+#   SECURITY_MIRROR   security mirror for bookworm (default: the host's security source;
 #                     set to "" to leave security updates out of sources)
 #   DOCKERD_LOG       where the background dockerd logs (default /tmp/dockerd.log)
 #   DOCKER_WAIT       seconds to wait for the engine to answer (default 60)
@@ -19,8 +20,20 @@
 #   FORCE_BASE=1      rebuild the base images even when present
 set -euo pipefail
 
-DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-SECURITY_MIRROR="${SECURITY_MIRROR-http://deb.debian.org/debian-security}"
+# The host's own apt configuration names its mirrors; no mirror is written in this script.
+host_mirror() {  # $1: "main" or "security"
+    local uris
+    uris=$( { grep -hE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources \
+                /etc/apt/sources.list.d/*.list 2>/dev/null || true; } \
+            | grep -oE 'https?://[^[:space:]]+' | sed 's#/*$##' | awk '!seen[$0]++')
+    if [ "$1" = security ]; then
+        printf '%s\n' "$uris" | grep -E -- '-security$' | head -n1
+    else
+        printf '%s\n' "$uris" | grep -E '/debian$' | head -n1
+    fi
+}
+DEBIAN_MIRROR="${DEBIAN_MIRROR:-$(host_mirror main)}"
+SECURITY_MIRROR="${SECURITY_MIRROR-$(host_mirror security)}"
 DOCKERD_LOG="${DOCKERD_LOG:-/tmp/dockerd.log}"
 DOCKER_WAIT="${DOCKER_WAIT:-60}"
 BASE_SUITES="${BASE_SUITES:-bookworm trixie}"
@@ -32,6 +45,7 @@ log() { printf '[setup-docker %3ss] %s\n' "$((SECONDS - T0))" "$*"; }
 die() { printf '[setup-docker] ERROR: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "run as root (it installs packages and starts dockerd)"
+[ -n "$DEBIAN_MIRROR" ] || die "no Debian mirror in this host's apt sources; set DEBIAN_MIRROR to one"
 
 # --- 1. packages ---------------------------------------------------------------------------
 need=()

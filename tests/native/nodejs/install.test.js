@@ -5,7 +5,7 @@
 const assert = require('node:assert/strict');
 const fs = require('fs');
 const path = require('path');
-const { spawn } = require('child_process');
+const { execFileSync, spawn } = require('child_process');
 const { describe, it } = require('node:test');
 const { EXAMPLES, ROOT, cleanEnv, startServer, tempDir, waitExit } = require('./helpers');
 
@@ -99,10 +99,13 @@ describe('install-deps.js', () => {
     fs.rmSync(path.dirname(marker), { recursive: true, force: true });
   });
 
+  // The registry npm is configured with on this machine, passed as the user would pass theirs.
+  const configuredRegistry = () => execFileSync('npm', ['config', 'get', 'registry']).toString().trim();
+
   it('installs the hellowithdeps example and the runtime serves it', async () => {
     const { code, stderr, termination, dir } = await install({
       packageJson: fs.readFileSync(path.join(EXAMPLES, 'package.json'), 'utf8'),
-      env: { NPM_REGISTRY: 'https://registry.npmjs.org/' },
+      env: { NPM_REGISTRY: configuredRegistry() },
     });
     try {
       assert.equal(code, 0, `${stderr}\n${termination}`);
