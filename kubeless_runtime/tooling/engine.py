@@ -7,11 +7,13 @@ that the runtime server (which never talks to Docker) does not need it.
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Any, Dict, Mapping, Optional
 
-from ..errors import KubelessRuntimeError
+from ..errors import KubelessRuntimeError, UsageError
 
 SETUP_HINT = "run scripts/setup-docker.sh (as root) or start dockerd"
+LABELS_ENV = "KUBELESS_RUNTIME_LABELS"
+"""Extra ``key=value,key=value`` labels for every container, volume and image we create."""
 
 
 class EngineError(KubelessRuntimeError):
@@ -30,6 +32,23 @@ class DockerUnavailableError(EngineError):
     """No Docker engine answers at DOCKER_HOST (or the default socket)."""
 
     code = "engine-unavailable"
+
+
+def extra_labels(env: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+    """The labels of ``$KUBELESS_RUNTIME_LABELS``.
+
+    Why: a CI job or a test session marks everything it makes, so it can find and remove
+    exactly that later, even after being killed.
+    """
+    raw = (os.environ if env is None else env).get(LABELS_ENV, "")
+    labels: Dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"{LABELS_ENV}={raw!r}: {item!r} is not key=value; write e.g. "
+                             "ci.job=1234,team=fns")
+        labels[key.strip()] = value.strip()
+    return labels
 
 
 def docker_host() -> str:

@@ -24,16 +24,16 @@ from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Sequenc
 
 import kubeless_runtime
 
+from ..contract import LABEL_PREFIX
 from ..errors import KubelessRuntimeError
 from .catalog import Catalog, CatalogError, PhaseImage, Runtime, images_dir, load_catalog
-from .engine import SETUP_HINT, get_client, import_docker
+from .engine import SETUP_HINT, extra_labels, get_client, import_docker
 
 Progress = Callable[[str], None]
 
 CA_BUNDLE_ENV = "KUBELESS_CA_BUNDLE"
 """Environment variable naming the default ``--ca-bundle`` (none when unset)."""
 
-LABEL_PREFIX = "io.kubeless-runtime"
 OUTPUT_TAIL_LINES = 40
 _SKIP_NAMES = {"_images", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".git"}
 """Never part of a build context: caches (each language file adds its own, e.g. node_modules)."""
@@ -289,7 +289,7 @@ def _build_one(client: Any, runtime: Runtime, image: PhaseImage, context: bytes,
                say: Progress, nocache: bool, verbose: bool) -> BuiltImage:
     docker = import_docker()
     build = _recipe(runtime, image)
-    labels = {f"{LABEL_PREFIX}.runtime": runtime.name,
+    labels = {**extra_labels(), f"{LABEL_PREFIX}.runtime": runtime.name,
               f"{LABEL_PREFIX}.phase": image.phase,
               f"{LABEL_PREFIX}.version": _package_version()}
     started = time.monotonic()

@@ -38,7 +38,16 @@ from kubeless_runtime.tooling.deploy import (
 from kubeless_runtime.tooling.engine import EngineError, get_client, import_docker
 from kubeless_runtime.tooling.images import BuiltImage, build_images
 
-from .helpers import FUNCTION_PREFIX, default_ca_bundle, delete_functions, session_tag
+from .helpers import (
+    FUNCTION_PREFIX,
+    SESSION_LABELS,
+    default_ca_bundle,
+    delete_functions,
+    reap_dead_sessions,
+    session_tag,
+)
+
+os.environ["KUBELESS_RUNTIME_LABELS"] = ",".join(f"{k}={v}" for k, v in SESSION_LABELS.items())
 
 _LAYER_RE = re.compile(r"---> [0-9a-f]{12,64}")
 _SUMMARY: List[str] = []
@@ -147,7 +156,8 @@ class RuntimeImages:
             return
         dockerfile = f"FROM {image.id.split(':')[-1]}\nLABEL io.kubeless-runtime.test-holder=1\n"
         holder, _logs = self.client.images.build(fileobj=io.BytesIO(dockerfile.encode()),
-                                                 rm=True, forcerm=True, pull=False)
+                                                 rm=True, forcerm=True, pull=False,
+                                                 labels=SESSION_LABELS)
         try:
             try:
                 self.client.images.remove(tag, force=True, noprune=True)
@@ -195,11 +205,15 @@ class _BuildLog:
 def docker_engine() -> Any:
     """A Docker client, or a skip (a failure with KUBELESS_REQUIRE_DOCKER=1)."""
     try:
-        return get_client()
+        client = get_client()
     except EngineError as exc:
         if os.environ.get("KUBELESS_REQUIRE_DOCKER") == "1":
             pytest.fail(str(exc))
         pytest.skip(str(exc))
+    reaped = reap_dead_sessions(client)
+    if reaped:
+        _SUMMARY.append(f"removed what killed sessions left: {', '.join(reaped)}")
+    return client
 
 
 @pytest.fixture(scope="session")

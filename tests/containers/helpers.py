@@ -10,18 +10,25 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from kubeless_runtime.contract import dns_label
+from kubeless_runtime.contract import LABEL_PREFIX, dns_label
 from kubeless_runtime.tooling.catalog import load_catalog
 from kubeless_runtime.tooling.deploy import LABEL_FUNCTION, FunctionNotFoundError, delete_deployment
 
 REPO = Path(__file__).resolve().parents[2]
 SESSION_ID = secrets.token_hex(3)
 FUNCTION_PREFIX = f"k{SESSION_ID}"
+LABEL_SESSION = f"{LABEL_PREFIX}.test-session"
+LABEL_OWNER = f"{LABEL_PREFIX}.test-owner"
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
+SESSION_LABELS = {LABEL_SESSION: SESSION_ID, LABEL_OWNER: OWNER}
+"""On every container, volume and image a test session creates (deploys and builds get them
+through $KUBELESS_RUNTIME_LABELS), so a later session can remove what a killed one left."""
 HTTP_TIMEOUT = 30
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
@@ -99,3 +106,47 @@ def delete_functions(client: Any, prefix: str) -> List[str]:
         except FunctionNotFoundError:
             pass
     return deleted
+
+
+def _owner_gone(owner: str) -> bool:
+    """Whether the session process ``host:pid`` of this machine no longer runs."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's session (a shared engine): not ours to judge
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return int(pid) != os.getpid() and _is_zombie(int(pid))
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def reap_dead_sessions(client: Any) -> List[str]:
+    """Remove the containers, volumes and images of test sessions whose process is gone."""
+    removed: List[str] = []
+    label = {"label": LABEL_OWNER}
+    for container in client.containers.list(all=True, filters=label):
+        if _owner_gone(container.labels.get(LABEL_OWNER, "")):
+            container.remove(force=True, v=True)
+            removed.append(f"container {container.name}")
+    for volume in client.volumes.list(filters=label):
+        if _owner_gone((volume.attrs.get("Labels") or {}).get(LABEL_OWNER, "")):
+            volume.remove(force=True)
+            removed.append(f"volume {volume.name}")
+    for image in client.images.list(filters=label):
+        if _owner_gone((image.labels or {}).get(LABEL_OWNER, "")):
+            for tag in image.tags or [image.id]:
+                try:
+                    client.images.remove(tag, force=True)
+                except Exception:  # noqa: BLE001 - a child of it went first, or in use
+                    continue
+            removed.append(f"image {(image.tags or [image.short_id])[0]}")
+    return removed

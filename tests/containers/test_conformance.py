@@ -33,6 +33,7 @@ from .helpers import (
     CATALOG,
     REPO,
     SESSION_ID,
+    SESSION_LABELS,
     delete_functions,
     leftovers,
 )
@@ -66,7 +67,7 @@ def images(docker_engine: Any, runtime_images: Any) -> Iterator[Dict[str, str]]:
             tag = f"kubeless-conformance-test/{folder.name}:s{SESSION_ID}"
             args = {} if folder.name == "custom-http-server" else {"BASE_IMAGE": base}
             client.images.build(path=str(folder), tag=tag, buildargs=args, rm=True,
-                                forcerm=True, pull=False)
+                                forcerm=True, pull=False, labels=SESSION_LABELS)
             tags[folder.name] = tag
         yield tags
     finally:

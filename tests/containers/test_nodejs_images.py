@@ -20,7 +20,7 @@ from kubeless_runtime.cli import main
 from kubeless_runtime.tooling.deploy import LABEL_FUNCTION, DeployError, get_deployment
 from kubeless_runtime.tooling.engine import import_docker
 
-from .helpers import DISTROLESS, NODE_RUNTIMES, REPO, http, short
+from .helpers import DISTROLESS, NODE_RUNTIMES, REPO, SESSION_LABELS, http, short
 
 pytestmark = pytest.mark.container
 
@@ -41,7 +41,7 @@ def test_runtime_image_runs_the_right_node_unprivileged(runtime_images, docker_e
     out = docker_engine.containers.run(
         image.id, [node, "-p", "process.version + ' ' + process.getuid() + ' ' + "
                    "require('fs').existsSync('/tmp/ca-bundle.crt')"],
-        remove=True).decode().split()
+        remove=True, labels=SESSION_LABELS).decode().split()
     assert out[0].startswith(f"v{runtime[-2:]}."), out
     assert out[1:] == ["1000", "false"]  # the build's CA bundle stayed in the build stage
     print(f"\n{runtime}: node {out[0]}, image {image.attrs['Size'] / 1e6:.0f} MB")
@@ -67,7 +67,7 @@ def test_distroless_image_has_no_shell_npm_or_apt(fn, runtime_images, docker_eng
     docker = import_docker()
     container = docker_engine.containers.create(
         runtime_images.image(DISTROLESS), ["/usr/bin/node", "-e", "setTimeout(() => {}, 30000)"],
-        labels={LABEL_FUNCTION: fn.name("noshell")})
+        labels={LABEL_FUNCTION: fn.name("noshell"), **SESSION_LABELS})
     try:
         for path in ("/bin/sh", "/usr/bin/sh", "/bin/bash", "/bin/dash", "/usr/bin/env",
                      "/usr/bin/npm", "/usr/bin/npx", "/usr/share/nodejs/npm", "/usr/bin/apt",

@@ -26,7 +26,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from ...contract import INSTALL_VOLUME, TERMINATION_LOG
 from ..catalog import Catalog
-from ..engine import get_client, import_docker, is_local_engine
+from ..engine import extra_labels, get_client, import_docker, is_local_engine
 from .errors import (
     DeployError,
     EngineRefusedError,
@@ -108,8 +108,8 @@ class _Deployer:
         self.archive_pending = True
         self.phase = "preparation"
         self.deploy_id = secrets.token_hex(8)
-        self.labels = {LABEL_FUNCTION: plan.name, LABEL_DEPLOY_ID: self.deploy_id,
-                       LABEL_RUNTIME: plan.runtime_name,
+        self.labels = {**extra_labels(), LABEL_FUNCTION: plan.name,
+                       LABEL_DEPLOY_ID: self.deploy_id, LABEL_RUNTIME: plan.runtime_name,
                        LABEL_HANDLER: plan.handler, LABEL_PORT: str(plan.port),
                        LABEL_MEMORY: str(plan.memory)}
 
