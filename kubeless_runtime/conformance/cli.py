@@ -17,7 +17,7 @@ import shutil
 import sys
 from typing import Any, Optional
 
-from .cases import LEVELS
+from .model import LEVELS
 
 EXIT_USAGE = 2
 

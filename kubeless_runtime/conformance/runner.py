@@ -37,20 +37,22 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import KubelessRuntimeError
 from ..tooling.catalog import Catalog, Runtime, UnknownRuntimeError, load_catalog
+from . import cases as _register_cases  # noqa: F401 - the topic modules register the cases
 from . import httpclient
-from .cases import (
+from .function_sets import FunctionSet, FunctionSetError, language_of, load_function_set
+from .model import (
     DEFAULT_PROBE_TIMEOUT,
     DEPLOYMENTS,
     SERVER,
     Case,
     Failed,
+    ResolvedTarget,
     Skipped,
     Soft,
     get_case,
     level_index,
     select_cases,
 )
-from .function_sets import FunctionSet, FunctionSetError, language_of, load_function_set
 from .report import ERROR, FAIL, PASS, SKIP, SOFT, CaseResult, Report
 
 Progress = Callable[[str], None]
@@ -96,22 +98,6 @@ class Target:
     """Only these case ids (within ``level``)."""
     deploy_timeout: float = 60.0
     """Seconds each deployment may take to answer its first request."""
-
-
-@dataclass(frozen=True)
-class ResolvedTarget:
-    """The target with what the catalog and the function folders say about it."""
-
-    runtime: str
-    image: str
-    init_image: Optional[str]
-    level: str
-    spec: Optional[Runtime]
-    functions: Optional[FunctionSet]
-    functions_error: str
-    hard_timeouts_claimed: bool
-    claim_source: str
-    probe_timeout: float
 
 
 def catalog_hard_timeouts(catalog: Catalog, runtime: str) -> Optional[bool]:
@@ -327,7 +313,7 @@ class Runner:
             result = CaseResult(status=ERROR, detail=f"the suite failed running this case: "
                                 f"{type(exc).__name__}: {exc}", **base)
         result.seconds = time.monotonic() - started
-        if result.status == ERROR or "no HTTP answer" in result.got:
+        if result.status in (ERROR, FAIL):
             self._suspect.add(key)  # the server may have died: look before the next case
         return self._record(result)
 

@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 
 from kubeless_runtime.cli import main
 from kubeless_runtime.conformance import cases as cases_mod
-from kubeless_runtime.conformance import httpclient
+from kubeless_runtime.conformance import httpclient, model
 from kubeless_runtime.conformance.cases import (
     CASES,
     LEVELS,
@@ -28,7 +28,9 @@ from kubeless_runtime.conformance.cases import (
     Soft,
     UnknownCaseError,
     UnknownLevelError,
+    operations,
     select_cases,
+    timeouts,
 )
 from kubeless_runtime.conformance.function_sets import (
     FUNCTIONS_DIR,
@@ -266,7 +268,7 @@ def test_levels_nest_and_every_case_has_its_documentation():
     assert len({c.id for c in CASES}) == len(CASES)
     for item in CASES:
         assert item.title and item.clause and item.reference and item.fix, item.id
-        assert item.deployment in set(cases_mod.DEPLOYMENTS) | {cases_mod.SERVER}
+        assert item.deployment in set(model.DEPLOYMENTS) | {model.SERVER}
 
 
 def test_destructive_cases_run_last():
@@ -411,9 +413,9 @@ class FakeContext:
 
 
 def fast_late_call(monkeypatch):
-    monkeypatch.setattr(cases_mod, "SHORT_TIMEOUT", 0)
-    monkeypatch.setattr(cases_mod, "LATE_EXTRA", 0)
-    monkeypatch.setattr(cases_mod, "SIDE_EFFECT_MARGIN", 0)
+    monkeypatch.setattr(timeouts, "SHORT_TIMEOUT", 0)
+    monkeypatch.setattr(timeouts, "LATE_EXTRA", 0)
+    monkeypatch.setattr(timeouts, "SIDE_EFFECT_MARGIN", 0)
 
 
 @pytest.mark.parametrize("claimed, evidence, outcome", [
@@ -498,9 +500,9 @@ def test_compile_error_applies_only_to_runtimes_with_a_compilation_phase():
     ("2026-11-27 14:39:42 handled /p", "has no method or status 200"),
 ])
 def test_request_log_lines(line, problem):
-    found = cases_mod._find_log_line(f"other line\n{line}\n", "GET", "/p", 200)
+    found = operations._find_log_line(f"other line\n{line}\n", "GET", "/p", 200)
     assert (problem in found) if problem else found == ""
-    assert "no line for GET /q" in cases_mod._find_log_line(line, "GET", "/q", 200)
+    assert "no line for GET /q" in operations._find_log_line(line, "GET", "/q", 200)
 
 
 # --- the HTTP client ----------------------------------------------------------------------------
