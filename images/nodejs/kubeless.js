@@ -76,7 +76,12 @@ const memoryMatch = /^(\d+(?:\.\d+)?)(k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(env.FUNC_MEMO
 const memoryLimit = memoryMatch ? Number(memoryMatch[1]) * UNITS[memoryMatch[2] || ''] : Infinity;
 const defaultMax = Math.max(2, Math.min(16, Math.floor(memoryLimit / 2 ** 25)));
 const maxWorkers = numberEnv('KUBELESS_WORKERS_MAX', defaultMax, { integer: true, min: 1 });
-const minWorkers = Math.min(numberEnv('KUBELESS_WORKERS_MIN', 2, { integer: true, min: 1 }), maxWorkers);
+// One meaning in every runtime: MIN workers kept warm (the default 2 lowered to MAX), MAX at
+// most; an explicit MIN above MAX is a mistake, refused at start.
+const minWorkers = numberEnv('KUBELESS_WORKERS_MIN', Math.min(2, maxWorkers), { integer: true, min: 1 });
+if (minWorkers > maxWorkers) {
+  fatal(`KUBELESS_WORKERS_MIN=${minWorkers} is above KUBELESS_WORKERS_MAX=${maxWorkers}; lower the minimum or raise the maximum.`);
+}
 const idleMs = numberEnv('KUBELESS_WORKER_IDLE', 60, { min: 0 }) * 1000;
 
 const context = {
@@ -123,7 +128,9 @@ class WorkerPool {
       if (this.queue.length > this.starting) {
         // This worker was started for a queued call: fail that call rather than retry forever.
         console.error(`Could not start a new worker: ${err.message}`);
-        this.settle(this.queue.shift(), { type: 'crash' });
+        const job = this.queue.shift();
+        clearTimeout(job.timer); // answered: its deadline must not fire later
+        this.settle(job, { type: 'crash' });
       }
     });
     return ready;
@@ -180,7 +187,7 @@ class WorkerPool {
   }
 
   expire(job) {
-    if (job.done) {
+    if (job.done && job.worker) {
       console.error(`Function ${modName}.${handlerName} was still running ${timeoutSec}s after the ` +
         'request arrived (it had already answered); its worker was terminated.');
     }
@@ -190,7 +197,8 @@ class WorkerPool {
       this.remove(job.worker).terminate();
       this.dispatch();
     } else {
-      this.queue.splice(this.queue.indexOf(job), 1);
+      const idx = this.queue.indexOf(job);
+      if (idx !== -1) this.queue.splice(idx, 1); // never another call's place
     }
   }
 

@@ -116,6 +116,9 @@ def from_env(env: Optional[Mapping[str, str]] = None, **overrides) -> Config:
     env = os.environ if env is None else env
     volume = Path(env.get("KUBELESS_INSTALL_VOLUME", "/kubeless") or "/kubeless")
     threads = int(_number(env, "CHERRYPY_NUMTHREADS", DEFAULT_THREADS, minimum=1, integer=True))
+    # One meaning in every runtime: MIN workers kept warm (the default 2 lowered to MAX), MAX
+    # at most; an explicit MIN above MAX is refused.
+    workers_max = int(_number(env, "KUBELESS_WORKERS_MAX", threads, minimum=1, integer=True))
     values = dict(
         module_name=env.get("MOD_NAME", "").strip(),
         handler_name=env.get("FUNC_HANDLER", "").strip(),
@@ -127,9 +130,9 @@ def from_env(env: Optional[Mapping[str, str]] = None, **overrides) -> Config:
         memory_limit=env.get("FUNC_MEMORY_LIMIT", ""),
         body_limit=body_limit_from_env(env),
         threads=threads,
-        workers_min=int(_number(env, "KUBELESS_WORKERS_MIN", DEFAULT_WORKERS_MIN, minimum=0,
-                                integer=True)),
-        workers_max=int(_number(env, "KUBELESS_WORKERS_MAX", threads, minimum=1, integer=True)),
+        workers_max=workers_max,
+        workers_min=int(_number(env, "KUBELESS_WORKERS_MIN", min(DEFAULT_WORKERS_MIN, workers_max),
+                                minimum=1, integer=True)),
         worker_idle=_number(env, "KUBELESS_WORKER_IDLE", DEFAULT_WORKER_IDLE, minimum=0.1),
         grace=_number(env, "KUBELESS_GRACE_PERIOD", DEFAULT_GRACE, minimum=0),
     )

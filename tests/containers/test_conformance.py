@@ -186,3 +186,36 @@ def test_interrupt_removes_every_deployment(docker_engine, runtime_images, ca_bu
             runner.prepare()  # deployments are being made in the background
             raise KeyboardInterrupt
     assert leftovers(docker_engine, runner.prefix) == []
+
+
+def test_wheel_in_a_plain_base_image_passes_full(run_suite, runtime_images, docker_engine,
+                                                 ca_bundle, tmp_path):
+    """The card's third use: a runtime-image author pip-installs our wheel into plain Debian."""
+    import shutil
+    import subprocess
+    import sys
+
+    built = subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path),
+                            str(REPO)], capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    assert list(tmp_path.glob("kubeless_runtime-*.whl")), built.stdout[-500:]
+    shutil.copy(REPO / "examples" / "custom-image" / "Dockerfile", tmp_path / "Dockerfile")
+    (tmp_path / "ca-bundle.crt").write_bytes(open(ca_bundle, "rb").read() if ca_bundle else b"")
+    tag = f"kubeless-runtime-test/wheel:s{SESSION_ID}"
+    docker_engine.images.build(path=str(tmp_path), tag=tag, rm=True, forcerm=True, pull=False,
+                               labels=SESSION_LABELS)
+    try:
+        image = docker_engine.images.get(tag)
+        assert image.attrs["Config"]["Cmd"] == ["/opt/venv/bin/kubeless-runtime", "serve"]
+        out = docker_engine.containers.run(
+            tag, ["sh", "-c", "ls /tmp/build 2>&1; ls /opt/venv/lib/python3*/site-packages | "
+                  "grep -c kubeless_runtime; test -e /src || echo no-checkout"],
+            remove=True, labels=SESSION_LABELS).decode()
+        assert "No such file" in out and "no-checkout" in out, out
+        report = run_suite(tag, "full", runtime="python3.11",
+                           init_image=runtime_images.image("python3.11", "installation"))
+        statuses = by_status(report)
+        not_passed = {case: status for case, status in statuses.items() if status != PASS}
+        assert not_passed == {"compile-error": SKIP}, format_table(report)
+    finally:
+        docker_engine.images.remove(tag, force=True)

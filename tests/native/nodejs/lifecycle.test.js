@@ -62,6 +62,15 @@ describe('function load errors', () => {
     assert.equal(code, 1);
     assert.match(stderr, /Invalid FUNC_TIMEOUT="soon"/);
   });
+
+  it('refuses KUBELESS_WORKERS_MIN above KUBELESS_WORKERS_MAX, as the Python runtime does', async () => {
+    const { code, stderr } = await runServerToExit({
+      files: { 'func.js': 'module.exports.handler = () => 1;' },
+      env: { KUBELESS_WORKERS_MIN: '5', KUBELESS_WORKERS_MAX: '2' },
+    });
+    assert.equal(code, 1);
+    assert.match(stderr, /KUBELESS_WORKERS_MIN=5 is above KUBELESS_WORKERS_MAX=2/);
+  });
 });
 
 describe('SIGTERM', () => {

@@ -150,6 +150,35 @@ describe('pool limits', () => {
     }
   });
 
+  it('a queued call whose new worker failed to load keeps no armed timer', async () => {
+    // The second load of the module fails; the first and third succeed.
+    const FLAKY_LOAD = `
+      const fs = require('fs');
+      const count = (fs.existsSync(__dirname + '/loads') ? fs.readFileSync(__dirname + '/loads', 'utf8').length : 0) + 1;
+      fs.writeFileSync(__dirname + '/loads', 'x'.repeat(count));
+      if (count === 2) throw new Error('the second load fails');
+      module.exports.handler = async (event) => {
+        const ms = Number(event.extensions.request.query.ms || 0);
+        await new Promise((r) => setTimeout(r, ms));
+        return 'ok';
+      };`;
+    const srv = await startServer({
+      files: { 'func.js': FLAKY_LOAD }, env: { FUNC_TIMEOUT: '1', KUBELESS_WORKERS_MIN: '1', KUBELESS_WORKERS_MAX: '2' },
+    });
+    try {
+      const busy = fetch(`${srv.url}/?ms=600`).then((r) => r.status);
+      await sleep(50);
+      const queued = await fetch(`${srv.url}/`); // needs a second worker, whose load fails
+      assert.equal(queued.status, 500);
+      assert.equal(await busy, 200);
+      await sleep(1300); // past the queued call's deadline
+      assert.doesNotMatch(srv.logs(), /still running/);
+      assert.equal((await fetch(`${srv.url}/`)).status, 200);
+    } finally {
+      await srv.stop();
+    }
+  });
+
   it('caps the pool by FUNC_MEMORY_LIMIT unless KUBELESS_WORKERS_MAX is set', async () => {
     for (const [env, expected] of [
       [{ FUNC_MEMORY_LIMIT: '128Mi' }, 4],

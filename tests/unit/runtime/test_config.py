@@ -57,3 +57,10 @@ def test_bad_values_name_the_variable(name, value, words):
 def test_worker_bounds_must_be_ordered():
     with pytest.raises(ConfigError, match="KUBELESS_WORKERS_MIN=5 is above KUBELESS_WORKERS_MAX=2"):
         from_env({"KUBELESS_WORKERS_MIN": "5", "KUBELESS_WORKERS_MAX": "2"})
+
+
+def test_workers_min_defaults_below_max_and_is_at_least_one():
+    assert from_env({"KUBELESS_WORKERS_MAX": "1"}).workers_min == 1
+    assert from_env({}).workers_min == 2
+    with pytest.raises(ConfigError, match="KUBELESS_WORKERS_MIN"):
+        from_env({"KUBELESS_WORKERS_MIN": "0"})
