@@ -99,7 +99,7 @@ def load_function_set(language: str, base: Optional[Path] = None) -> FunctionSet
         raise FunctionSetError(
             f"no conformance functions for language {language!r} (looked for {manifest}); "
             f"languages with functions: {known}. Run --level custom, or add a folder "
-            f"{folder} with a {MANIFEST} (see kubeless_runtime/conformance/functions.py)")
+            f"{folder} with a {MANIFEST} (see kubeless_runtime/conformance/functions/PROTOCOL.md)")
     try:
         data = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

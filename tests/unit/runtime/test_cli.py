@@ -54,3 +54,38 @@ def test_bad_timeout_is_refused(tmp_path):
                               timeout=-1.0, port=None, host=None)
     with pytest.raises(ConfigError, match="--timeout"):
         serve_config(args, tmp_path)
+
+
+def test_one_error_boundary_prints_the_code_and_exits_1(capsys, tmp_path):
+    from kubeless_runtime.cli import main
+
+    assert main(["deploy", "Bad_Name", "--runtime", "python3.11"]) == 1
+    err = capsys.readouterr().err
+    assert "kubeless-runtime deploy:" in err and "[invalid-spec]" in err
+    assert main(["dockerfile", "cobol1"]) == 1
+    assert "[unknown-runtime]" in capsys.readouterr().err
+
+
+def test_serve_errors_are_usage_errors_not_deploy_errors(tmp_path):
+    from kubeless_runtime.errors import UsageError as Base
+    from kubeless_runtime.tooling.deploy import DeployError
+
+    args = argparse.Namespace(env=["NOVALUE"], handler="f.h", from_file=None, dependencies=None,
+                              timeout=None, port=None, host=None)
+    with pytest.raises(Base) as info:
+        serve_config(args, tmp_path)
+    assert not isinstance(info.value, DeployError) and info.value.code == "invalid-env"
+
+
+def test_a_load_error_reaches_the_termination_log_with_its_code(tmp_path, monkeypatch, capsys):
+    from kubeless_runtime.cli import main
+
+    (tmp_path / "broken.py").write_text("def handler(event, context)\n    return 1\n")
+    log = tmp_path / "termination-log"
+    log.write_text("")
+    monkeypatch.setenv("KUBELESS_TERMINATION_LOG", str(log))
+    assert main(["serve", "--from-file", str(tmp_path / "broken.py"), "--handler",
+                 "broken.handler", "--port", "0"]) == 1
+    text = log.read_text()
+    assert "broken.py" in text and "[function-load]" in text
+    assert "[function-load]" in capsys.readouterr().err
