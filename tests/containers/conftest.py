@@ -264,10 +264,11 @@ class Functions:
         if runtime in self.images.catalog:
             self.images.runtime(runtime)
         options = {key: fields.pop(key) for key in ("keep_on_failure", "phase_timeout",
-                                                     "progress") if key in fields}
+                                                     "progress", "catalog") if key in fields}
+        options.setdefault("catalog", self.images.catalog)
         fields.setdefault("ca_bundle", self.ca_bundle)
         spec = DeploySpec(name=self.name(label), runtime=runtime, **fields)
-        return deploy(spec, self.client, catalog=self.images.catalog, **options)
+        return deploy(spec, self.client, **options)
 
     def delete_all(self) -> List[str]:
         errors = []
