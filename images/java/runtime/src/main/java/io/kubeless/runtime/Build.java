@@ -167,7 +167,9 @@ public final class Build {
         command.addAll(List.of(goals));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .directory(project.toFile());
-        String options = env.getOrDefault("MAVEN_OPTS", "");
+        // A build is one short JVM run: the client compiler and serial GC start it fastest.
+        String options = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC "
+                + env.getOrDefault("MAVEN_OPTS", "");
         String bundle = env.getOrDefault("KUBELESS_CA_BUNDLE", "");
         if (!bundle.isEmpty() && Files.isReadable(Path.of(bundle))
                 && Files.size(Path.of(bundle)) > 0) {
