@@ -5,7 +5,8 @@ import io.kubeless.Context;
 
 public class Echo {
     public String handler(io.kubeless.Event event, io.kubeless.Context context) {
-        System.out.println(event.Data);
+        // event.Data is the body as sent; getJson() is it parsed, for application/json.
+        System.out.println(event.isJson() ? event.getJson() : event.Data);
         return event.Data;
     }
 }
