@@ -10,12 +10,13 @@ import java.util.Map;
 
 /**
  * The conformance suite's function for Java runtimes (Kubeless style: a public class in package
- * io.kubeless, handler Conformance.handler). It answers the same requests as the Python one:
+ * io.kubeless, handler conformance.handler; lower case because every language's conformance
+ * function is the module "conformance", and a Java class is named as its file). It answers the same requests as the Python one:
  * no body -> GREETING; a raw body -> the same bytes; a JSON value without a "conformance" key ->
  * {echo, type}; {"conformance": COMMAND, ...} -> runs COMMAND (where, event, context, raise,
  * sleep, late, deps). The "deps" command uses joda-time, which the pom.xml brings in.
  */
-public class Conformance {
+public class conformance {
     static final String GREETING = "kubeless-conformance: hello from the function";
 
     public Object handler(Event event, Context context) throws Exception {
