@@ -2,8 +2,10 @@
 
 ``examples/<lang>/examples.json`` says, per example, the file, handler, optional dependency
 file, timeout and env, the calls to make and what each must answer, and the lines the log
-must hold.  The runtimes come from the catalog (``images/<lang>/runtime.json``), so a new
-language or version is tested by adding files, not by editing this one.
+must hold; or, for a function that must not deploy (a compile error), ``deploy_error``: the
+phase that fails and text its termination message contains.  The runtimes come from the
+catalog (``images/<lang>/runtime.json``), so a new language or version is tested by adding
+files, not by editing this one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pytest
 
 from kubeless_runtime.contract import dns_label
 from kubeless_runtime.tooling.catalog import load_catalog
+from kubeless_runtime.tooling.deploy import DeployError
 
 from .helpers import REPO, http
 
@@ -69,6 +72,13 @@ def test_example(fn, language, runtime, example):
     if example.get("env"):
         options["env"] = example["env"]
     started = time.monotonic()
+    if example.get("deploy_error"):
+        expected = example["deploy_error"]
+        with pytest.raises(DeployError) as failed:
+            fn(dns_label(f"{example['name'][:12]}-{runtime}", 40), runtime, **options)
+        assert failed.value.phase == expected["phase"], str(failed.value)
+        assert expected["contains"] in failed.value.termination_message, str(failed.value)
+        return
     deployment = fn(dns_label(f"{example['name'][:12]}-{runtime}", 40), runtime, **options)
     print(f"\n{runtime} {example['name']}: deploy to first 200 in "
           f"{time.monotonic() - started:.2f} s")

@@ -31,7 +31,8 @@ from kubeless_runtime.tooling.images import (
 )
 
 REPO = Path(__file__).resolve().parents[3]
-ALL_RUNTIMES = ["python3.11", "python3.13", "nodejs18", "nodejs20", "nodejs_distroless20"]
+ALL_RUNTIMES = ["python3.11", "python3.13", "nodejs18", "nodejs20", "nodejs_distroless20",
+                "java17", "java21"]
 NODE_RUNTIMES = ["nodejs18", "nodejs20", "nodejs_distroless20"]
 
 
@@ -313,11 +314,11 @@ def test_cli_get_server_config(capsys):
     assert main(["get-server-config"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "Current Server Config:",
-        "Supported Runtimes are: python3.11, python3.13, nodejs18, nodejs20, nodejs_distroless20",
+        "Supported Runtimes are: " + ", ".join(ALL_RUNTIMES),
     ]
 
 
-def test_shipped_catalog_lists_all_five_runtimes_in_order():
+def test_shipped_catalog_lists_every_runtime_in_order():
     assert load_catalog().names == ALL_RUNTIMES
 
 
