@@ -2,7 +2,8 @@
 
 ``examples/<lang>/examples.json`` says, per example, the file, handler, optional dependency
 file, timeout and env, the calls to make and what each must answer, and the lines the log
-must hold.  The runtimes come from the catalog (``images/<lang>/runtime.json``), so a new
+must hold; an example expected to fail its deploy (a compile error) says the phase and text
+of the termination message under ``deploy_error`` instead of calls.  The runtimes come from the catalog (``images/<lang>/runtime.json``), so a new
 language or version is tested by adding files, not by editing this one.
 """
 
@@ -15,6 +16,7 @@ from typing import Any, Dict, List, Tuple
 import pytest
 
 from kubeless_runtime.contract import dns_label
+from kubeless_runtime.tooling.deploy import DeployError
 from kubeless_runtime.tooling.catalog import load_catalog
 
 from .helpers import REPO, http
@@ -69,6 +71,13 @@ def test_example(fn, language, runtime, example):
     if example.get("env"):
         options["env"] = example["env"]
     started = time.monotonic()
+    if "deploy_error" in example:
+        expected = example["deploy_error"]
+        with pytest.raises(DeployError) as failure:
+            fn(dns_label(f"{example['name'][:12]}-{runtime}", 40), runtime, **options)
+        assert failure.value.phase == expected["phase"], str(failure.value)
+        assert expected["contains"] in failure.value.termination_message, str(failure.value)
+        return
     deployment = fn(dns_label(f"{example['name'][:12]}-{runtime}", 40), runtime, **options)
     print(f"\n{runtime} {example['name']}: deploy to first 200 in "
           f"{time.monotonic() - started:.2f} s")
