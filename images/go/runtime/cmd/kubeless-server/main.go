@@ -92,7 +92,11 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		defaultMax = math.Max(2, math.Min(16, math.Floor(limit/(16<<20))))
 	}
 	c.pool.max = int(get("KUBELESS_WORKERS_MAX", defaultMax, 1, true))
-	c.pool.min = int(math.Min(get("KUBELESS_WORKERS_MIN", 2, 1, true), float64(c.pool.max)))
+	c.pool.min = int(get("KUBELESS_WORKERS_MIN", math.Min(2, float64(c.pool.max)), 1, true))
+	if c.pool.min > c.pool.max {
+		errs = append(errs, &configError{fmt.Sprintf("KUBELESS_WORKERS_MIN=%d is above KUBELESS_WORKERS_MAX=%d; "+
+			"lower the minimum or raise the maximum.", c.pool.min, c.pool.max)})
+	}
 	c.pool.idle = time.Duration(get("KUBELESS_WORKER_IDLE", 60, 0, false) * float64(time.Second))
 	c.pool.binary = c.binary
 	c.pool.startLimit = 30 * time.Second

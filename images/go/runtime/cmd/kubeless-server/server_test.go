@@ -217,13 +217,18 @@ func TestHealthzNeverWaitsForWorkers(t *testing.T) {
 
 func TestConfigErrorsNameTheVariable(t *testing.T) {
 	_, err := loadConfig(func(k string) string {
-		return map[string]string{"FUNC_TIMEOUT": "soon", "KUBELESS_WORKERS_MAX": "1.5"}[k]
+		return map[string]string{"FUNC_TIMEOUT": "soon", "KUBELESS_WORKERS_MAX": "1.5", "KUBELESS_WORKERS_MIN": "3"}[k]
 	})
-	if err == nil || !strings.Contains(err.Error(), `FUNC_TIMEOUT="soon"`) || !strings.Contains(err.Error(), "KUBELESS_WORKERS_MAX") {
+	if err == nil || !strings.Contains(err.Error(), `FUNC_TIMEOUT="soon"`) || !strings.Contains(err.Error(), "KUBELESS_WORKERS_MAX") ||
+		!strings.Contains(err.Error(), "KUBELESS_WORKERS_MIN=3 is above") {
 		t.Fatalf("got %v", err)
 	}
 	cfg, _ := loadConfig(func(k string) string { return map[string]string{"FUNC_MEMORY_LIMIT": "64Mi"}[k] })
 	if cfg.pool.max != 4 || cfg.pool.min != 2 {
+		t.Fatalf("64Mi: %d-%d workers", cfg.pool.min, cfg.pool.max)
+	}
+	cfg, _ = loadConfig(func(k string) string { return map[string]string{"KUBELESS_WORKERS_MAX": "1"}[k] })
+	if cfg.pool.max != 1 || cfg.pool.min != 1 {
 		t.Fatalf("64Mi: %d-%d workers", cfg.pool.min, cfg.pool.max)
 	}
 }
