@@ -261,7 +261,7 @@ func writeAccessLog(out io.Writer, r *http.Request, status, size int, when time.
 	line := fmt.Sprintf("%s - - [%s] \"%s %s %s\" %d %s \"%s\" \"%s\"\n", host,
 		when.UTC().Format("02/Jan/2006:15:04:05 -0700"), r.Method, quote(r.RequestURI), r.Proto,
 		status, sizeText, quote(r.Referer()), quote(r.UserAgent()))
-	io.WriteString(out, line)
+	out.Write([]byte(line))
 }
 
 // fatal reports a start-up error on stderr and, where Kubernetes provides one, in the
@@ -301,7 +301,8 @@ func main() {
 			"code (init functions and package-level variables run in every worker process) and "+
 			"deploy it again.", cfg.modName, cfg.handler, err))
 	}
-	s := &server{cfg: cfg, pool: p, log: os.Stdout}
+	accessLog := newBatchWriter(os.Stdout)
+	s := &server{cfg: cfg, pool: p, log: accessLog}
 	s.metrics = newMetrics(p.size)
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
 	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.port))
@@ -327,6 +328,7 @@ func main() {
 			fmt.Fprintf(os.Stderr, "Calls still running after the grace period were stopped: %v\n", err)
 		}
 		p.close()
+		accessLog.close()
 		close(done)
 	}()
 	fmt.Printf("Serving %s.%s (%s) on port %d: timeout %ss, %d-%d worker processes\n",

@@ -35,8 +35,9 @@ type worker struct {
 	cmd      *exec.Cmd
 	in       *os.File // requests, the worker's fd 3
 	w        *bufio.Writer
-	replies  chan *protocol.Reply
-	dead     chan struct{} // closed when the reply stream ends (the worker exited)
+	out      *os.File // replies, the worker's fd 4; read by the calling goroutine itself
+	r        *bufio.Reader
+	dead     chan struct{} // closed when the worker process has exited
 	exitErr  error         // set before dead is closed
 	lastUsed time.Time
 	stderr   *tailBuffer
@@ -102,8 +103,8 @@ func (p *pool) spawn() (*worker, error) {
 		reqW.Close()
 		return nil, err
 	}
-	w := &worker{in: reqW, w: bufio.NewWriterSize(reqW, 64<<10),
-		replies: make(chan *protocol.Reply, 1), dead: make(chan struct{}), stderr: &tailBuffer{max: 4000}}
+	w := &worker{in: reqW, w: bufio.NewWriterSize(reqW, 64<<10), out: repR,
+		r: bufio.NewReaderSize(repR, 64<<10), dead: make(chan struct{}), stderr: &tailBuffer{max: 4000}}
 	cmd := exec.Command(p.cfg.binary)
 	cmd.Env = p.cfg.env
 	cmd.Stdout = os.Stdout
@@ -125,43 +126,34 @@ func (p *pool) spawn() (*worker, error) {
 	p.mu.Lock()
 	p.spawned++
 	p.mu.Unlock()
-	ready := make(chan error, 1)
-	go w.readLoop(repR, ready)
-	select {
-	case err := <-ready:
-		if err != nil {
-			w.kill()
-			<-w.dead
-			return nil, fmt.Errorf("the function binary %s exited while loading (%v)%s", p.cfg.binary,
-				w.exitErr, w.stderr.describe())
-		}
-	case <-time.After(p.cfg.startLimit):
+	go func() {
+		w.exitErr = cmd.Wait()
+		w.in.Close()
+		close(w.dead)
+	}()
+	repR.SetReadDeadline(time.Now().Add(p.cfg.startLimit))
+	first, err := protocol.ReadReply(w.r)
+	if err == nil && first.Kind != protocol.Ready {
+		err = fmt.Errorf("unexpected first reply %d", first.Kind)
+	}
+	if err != nil {
 		w.kill()
 		<-w.dead
-		return nil, fmt.Errorf("the function binary %s did not get ready within %s%s", p.cfg.binary,
-			p.cfg.startLimit, w.stderr.describe())
+		repR.Close()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, fmt.Errorf("the function binary %s did not get ready within %s%s", p.cfg.binary,
+				p.cfg.startLimit, w.stderr.describe())
+		}
+		return nil, fmt.Errorf("the function binary %s exited while loading (%v)%s", p.cfg.binary,
+			w.exitErr, w.stderr.describe())
 	}
 	return w, nil
 }
 
-func (w *worker) readLoop(r *os.File, ready chan<- error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	first, err := protocol.ReadReply(br)
-	if err == nil && first.Kind != protocol.Ready {
-		err = fmt.Errorf("unexpected first reply %d", first.Kind)
-	}
-	ready <- err
-	for err == nil {
-		var rep *protocol.Reply
-		rep, err = protocol.ReadReply(br)
-		if err == nil {
-			w.replies <- rep
-		}
-	}
-	r.Close()
+// stop closes the worker's requests: it reads EOF and exits by itself.
+func (w *worker) stop() {
 	w.in.Close()
-	w.exitErr = w.cmd.Wait()
-	close(w.dead)
+	go func() { <-w.dead; w.out.Close() }()
 }
 
 func (w *worker) kill() {
@@ -239,7 +231,7 @@ func (p *pool) release(w *worker) {
 	if p.closed {
 		p.live--
 		p.mu.Unlock()
-		w.in.Close()
+		w.stop()
 		return
 	}
 	if len(p.waiters) > 0 {
@@ -257,7 +249,7 @@ func (p *pool) release(w *worker) {
 // or the pool fell below its minimum.
 func (p *pool) discard(w *worker) {
 	w.kill()
-	go func() { <-w.dead }() // reaped by readLoop
+	go func() { <-w.dead; w.out.Close() }()
 	p.mu.Lock()
 	p.live--
 	replace := !p.closed && (len(p.waiters) > 0 || p.live < p.cfg.min) && p.live < p.cfg.max
@@ -283,17 +275,22 @@ func (p *pool) call(ctx context.Context, req *protocol.Request) (*protocol.Reply
 		p.discard(w)
 		return nil, &crashError{fmt.Sprintf("the worker was gone: %v", err)}
 	}
-	select {
-	case rep := <-w.replies:
+	// Reading here, with the call's deadline on the pipe, saves a goroutine hop per call.
+	deadline, _ := ctx.Deadline()
+	w.out.SetReadDeadline(deadline)
+	rep, err := protocol.ReadReply(w.r)
+	switch {
+	case err == nil:
 		p.release(w)
 		return rep, nil
-	case <-w.dead:
-		p.discard(w)
-		return nil, &crashError{fmt.Sprintf("the worker exited during the call (%v)%s", w.exitErr,
-			w.stderr.describe())}
-	case <-ctx.Done():
+	case errors.Is(err, os.ErrDeadlineExceeded):
 		p.discard(w)
 		return nil, errTimeout
+	default:
+		p.discard(w)
+		<-w.dead
+		return nil, &crashError{fmt.Sprintf("the worker exited during the call (%v)%s", w.exitErr,
+			w.stderr.describe())}
 	}
 }
 
@@ -313,7 +310,7 @@ func (p *pool) reapIdle(now time.Time) {
 	p.live -= len(stop)
 	p.mu.Unlock()
 	for _, w := range stop {
-		w.in.Close() // EOF: the worker exits by itself
+		w.stop()
 	}
 }
 
@@ -336,7 +333,7 @@ func (p *pool) close() {
 	p.waiters = nil
 	p.mu.Unlock()
 	for _, w := range idle {
-		w.in.Close()
+		w.stop()
 	}
 }
 
