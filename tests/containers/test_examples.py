@@ -3,8 +3,9 @@
 ``examples/<lang>/examples.json`` says, per example, the file, handler, optional dependency
 file, timeout and env, the calls to make and what each must answer, and the lines the log
 must hold; an example expected to fail its deploy (a compile error) says the phase and text
-of the termination message under ``deploy_error`` instead of calls.  The runtimes come from the catalog (``images/<lang>/runtime.json``), so a new
-language or version is tested by adding files, not by editing this one.
+of the termination message under ``deploy_error`` instead of calls.  The runtimes come from
+the catalog (``images/<lang>/runtime.json``), so a new language or version is tested by adding
+files, not by editing this one.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import Any, Dict, List, Tuple
 import pytest
 
 from kubeless_runtime.contract import dns_label
-from kubeless_runtime.tooling.deploy import DeployError
 from kubeless_runtime.tooling.catalog import load_catalog
+from kubeless_runtime.tooling.deploy import DeployError
 
 from .helpers import REPO, http
 
