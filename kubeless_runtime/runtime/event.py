@@ -1,20 +1,25 @@
 """The Kubeless event model: what a function receives and how its answer is sent.
 
-The HTTP side (main process) turns a WSGI request into a picklable
-:class:`Invocation`; the worker side turns that back into the ``event`` dict
-with a real ``bottle`` request in ``extensions``, calls the function, and
-turns whatever it returned into a picklable :class:`Reply`. Both halves are
-plain functions so another server can reuse them.
+The HTTP side (main process) turns an ASGI request (or a WSGI one, for other
+servers) into a picklable :class:`Invocation` carrying a WSGI-style environ;
+the worker side turns that back into the ``event`` dict with a real ``bottle``
+request in ``extensions``, calls the function, and turns whatever it returned
+into a picklable :class:`Reply`. Both halves are plain functions so another
+server can reuse them.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 EVENT_HEADERS = ("event-id", "event-type", "event-time", "event-namespace")
+MAX_JSON_DEPTH = 512
+"""Deepest nesting of arrays and objects a JSON body may have; deeper is answered 400."""
+_JSON_NESTING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 _WSGI_SCALARS = (str, int, float, bool, tuple)
 
 
@@ -51,14 +56,41 @@ def is_json(content_type: Optional[str]) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
+def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``body`` nests arrays/objects deeper than ``limit`` (brackets in strings skipped).
+
+    Python's parser recurses per level, so a deep enough body would exhaust
+    the worker's stack; this scan is iterative and, for ordinary bodies with
+    fewer brackets than the limit, one pair of ``bytes.count`` calls.
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    for match in _JSON_NESTING.finditer(body):
+        token = match.group()
+        if token == b"[" or token == b"{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif token == b"]" or token == b"}":
+            depth -= 1
+    return False
+
+
 def parse_data(content_type: Optional[str], body: bytes) -> Any:
     """JSON bodies become objects, anything else stays raw bytes, as Kubeless does."""
     if not is_json(content_type):
         return body
     if not body.strip():
         return None
+    if json_too_deep(body):
+        raise BadRequest(f"The JSON body nests arrays or objects more than {MAX_JSON_DEPTH} "
+                         "levels deep, which this runtime refuses; flatten the data.")
     try:
         return json.loads(body)
+    except RecursionError:
+        raise BadRequest("The JSON body is nested too deeply to parse; flatten the data.") \
+            from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"Malformed JSON body ({exc}); the request says Content-Type: "
                          f"{content_type}, so the body must be valid JSON.") from None
@@ -74,6 +106,39 @@ def invocation_from_environ(environ: Mapping[str, Any], body: bytes) -> Invocati
     headers = {name: environ.get("HTTP_" + name.upper().replace("-", "_"))
                for name in EVENT_HEADERS}
     return Invocation(environ=snapshot, body=body, event_headers=headers)
+
+
+def invocation_from_scope(scope: Mapping[str, Any], body: bytes) -> Invocation:
+    """Snapshot an ASGI HTTP request as the WSGI-style environ a bottle request reads."""
+    server = scope.get("server") or ("", 0)
+    client = scope.get("client") or ("", 0)
+    environ: Dict[str, Any] = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": "",
+        "PATH_INFO": scope["path"].encode("utf-8").decode("latin-1"),
+        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+        "SERVER_PROTOCOL": "HTTP/" + scope.get("http_version", "1.1"),
+        "SERVER_NAME": str(server[0]),
+        "SERVER_PORT": str(server[1]),
+        "REMOTE_ADDR": str(client[0]),
+        "REMOTE_PORT": str(client[1]),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "CONTENT_LENGTH": str(len(body)),
+    }
+    events: Dict[str, Optional[str]] = dict.fromkeys(EVENT_HEADERS)
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        if name == "content-type":
+            environ["CONTENT_TYPE"] = value
+            continue
+        if name in ("content-length", "transfer-encoding"):
+            continue
+        if name in events and events[name] is None:
+            events[name] = value
+        key = "HTTP_" + name.upper().replace("-", "_")
+        environ[key] = environ[key] + "," + value if key in environ else value
+    return Invocation(environ=environ, body=body, event_headers=events)
 
 
 def build_event(invocation: Invocation, body_limit: int) -> Dict[str, Any]:

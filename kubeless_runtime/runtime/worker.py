@@ -71,6 +71,10 @@ def worker_main(sock: socket.socket, config: Config) -> None:
         except BadRequest as exc:
             conn.send((BAD_REQUEST, str(exc), ""))
             continue
+        except Exception as exc:  # noqa: BLE001 - a request must never kill the worker
+            conn.send((BAD_REQUEST, f"The request could not become an event: "
+                                    f"{type(exc).__name__}: {exc}", ""))
+            continue
         try:
             bottle.response.bind()
             result = func(event, dict(context))
@@ -95,15 +99,26 @@ class WorkerProcess:
         self.conn = conn
         self.last_used = time.monotonic()
 
-    def kill(self) -> None:
-        """SIGKILL the worker and anything it started in its process group."""
+    def signal_kill(self) -> None:
+        """SIGKILL the worker and anything it started in its process group; returns at once."""
         for kill in (os.killpg, os.kill):
             try:
                 kill(self.process.pid, signal.SIGKILL)
                 break
             except (ProcessLookupError, PermissionError, OSError):
                 continue
+
+    def kill(self) -> None:
+        self.signal_kill()
         self.reap(2.0)
+
+    def stop(self, timeout: float) -> None:
+        """Wait for a worker told to stop; kill it if it has not exited in ``timeout``."""
+        self.process.join(timeout)
+        if self.process.is_alive():
+            self.kill()
+        else:
+            self.reap(0)
 
     def reap(self, timeout: float) -> None:
         self.process.join(timeout)
