@@ -22,6 +22,8 @@ from .config import DEFAULT_MAX_HEAD_BYTES
 MAX_HEADERS = 100
 HEAD_TIMEOUT = 5.0
 """Seconds from a request's first byte (or the connection's opening) to the end of its head."""
+LINGER = 2.0
+"""Seconds a rejected connection keeps discarding input before it is closed."""
 
 
 class _Reject(Exception):
@@ -109,6 +111,8 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         if head > self.max_head_bytes:
             raise _Reject(431, f"Request Header Fields Too Large: the request head is over "
                                f"{self.max_head_bytes} bytes (KUBELESS_MAX_HEAD_BYTES)")
+        if self.parser.get_method() == b"CONNECT":
+            raise _Reject(501, "Not Implemented: this server does not tunnel (CONNECT)")
         if self.parser.get_http_version() == "1.1" and not any(
                 name == b"host" for name, _ in self.headers):
             raise _Reject(400, "Bad Request: an HTTP/1.1 request must have a Host header")
@@ -131,9 +135,16 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         head.append(b"content-type: text/plain; charset=utf-8\r\n"
                     b"access-control-allow-origin: *\r\n"
                     b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body))
-        if not self.transport.is_closing():
-            self.transport.write(b"".join(head) + body)
-            self.transport.close()
+        transport = self.transport
+        if not transport.is_closing():
+            transport.write(b"".join(head) + body)
+            # Closing with unread input would send a reset that can destroy the answer at
+            # the client: send FIN, discard what still comes, close after a short linger.
+            if transport.can_write_eof():
+                transport.write_eof()
+                self.loop.call_later(LINGER, transport.close)
+            else:
+                transport.close()
         if self.log_rejection is not None:
             method = ""
             try:
