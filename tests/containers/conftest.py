@@ -31,6 +31,7 @@ import pytest
 from kubeless_runtime.tooling.catalog import Catalog, Runtime, load_catalog
 from kubeless_runtime.tooling.deploy import (
     Deployment,
+    DeploySpec,
     FunctionNotFoundError,
     delete_deployment,
     deploy,
@@ -245,13 +246,14 @@ class Functions:
             self.names.append(name)
         return name
 
-    def __call__(self, label: str, runtime: Optional[str], **kwargs: Any) -> Deployment:
+    def __call__(self, label: str, runtime: Optional[str], **fields: Any) -> Deployment:
         if runtime in self.images.catalog:
             self.images.runtime(runtime)
-        kwargs.setdefault("catalog", self.images.catalog)
-        kwargs.setdefault("client", self.client)
-        kwargs.setdefault("ca_bundle", self.ca_bundle)
-        return deploy(self.name(label), runtime, **kwargs)
+        options = {key: fields.pop(key) for key in ("keep_on_failure", "phase_timeout",
+                                                     "progress") if key in fields}
+        fields.setdefault("ca_bundle", self.ca_bundle)
+        spec = DeploySpec(name=self.name(label), runtime=runtime, **fields)
+        return deploy(spec, self.client, catalog=self.images.catalog, **options)
 
     def delete_all(self) -> List[str]:
         errors = []
