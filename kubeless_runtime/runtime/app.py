@@ -11,12 +11,11 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from http import HTTPStatus
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from .accesslog import RequestLog, combined_log_line
 from .config import Config
-from .event import invocation_from_scope
+from .event import wire_from_scope
 from .metrics import FunctionMetrics
 from .pool import PoolClosed, WorkerPool
 from .worker import BAD_REQUEST, CRASH, OK, TIMEOUT
@@ -26,7 +25,6 @@ log = logging.getLogger("kubeless_runtime")
 FUNCTION_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"})
 _CORS_ALLOW_METHODS = b"GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"
 _TEXT = b"text/plain; charset=utf-8"
-_HTML = b"text/html; charset=UTF-8"
 
 Scope = Dict[str, Any]
 ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
@@ -40,22 +38,44 @@ def _header(scope: Scope, name: bytes) -> Optional[bytes]:
     return None
 
 
+_ORIGIN = (b"access-control-allow-origin", b"*")
+
+
+def _preflight(scope: Scope) -> Tuple[int, Headers, bytes]:
+    requested = _header(scope, b"access-control-request-headers") or b"*"
+    return 204, [_ORIGIN, (b"access-control-allow-methods", _CORS_ALLOW_METHODS),
+                 (b"access-control-allow-headers", requested),
+                 (b"access-control-max-age", b"86400")], b""
+
+
+def _log_line(scope: Scope, status: int, size: int, seconds: float) -> str:
+    referer = user_agent = ""
+    for name, value in scope["headers"]:
+        if name == b"referer":
+            referer = value.decode("latin-1")
+        elif name == b"user-agent":
+            user_agent = value.decode("latin-1")
+    target = scope.get("raw_path") or scope["path"].encode()
+    if scope.get("query_string"):
+        target += b"?" + scope["query_string"]
+    client = scope.get("client") or ("-", 0)
+    return combined_log_line(client[0], scope["method"], target.decode("latin-1"),
+                             "HTTP/" + scope.get("http_version", "1.1"), status, size, referer,
+                             user_agent, seconds)
+
+
 def cors(app: ASGIApp) -> ASGIApp:
-    """Answer CORS preflight and add ``Access-Control-Allow-Origin: *`` to every answer."""
+    """Answer CORS preflight and add ``Access-Control-Allow-Origin: *`` to every answer.
+
+    For embedding other ASGI apps; the runtime's own app does the same inline.
+    """
 
     async def middleware(scope: Scope, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
         if scope["method"] == "OPTIONS":
-            requested = _header(scope, b"access-control-request-headers") or b"*"
-            await send({"type": "http.response.start", "status": 204, "headers": [
-                (b"access-control-allow-origin", b"*"),
-                (b"access-control-allow-methods", _CORS_ALLOW_METHODS),
-                (b"access-control-allow-headers", requested),
-                (b"access-control-max-age", b"86400"),
-                (b"content-length", b"0")]})
-            await send({"type": "http.response.body", "body": b""})
+            await _reply(send, *_preflight(scope))
             return
 
         async def with_origin(message: Dict[str, Any]) -> None:
@@ -75,9 +95,9 @@ def cors(app: ASGIApp) -> ASGIApp:
 def request_logger(app: ASGIApp, stream: Any = None) -> ASGIApp:
     """One Apache combined line per request (date, method, path, status, size, duration).
 
-    The returned app has ``request_log`` (a :class:`RequestLog`: ``flush()``,
-    ``start(loop)``) so the server can schedule flushes and log the requests it
-    rejects before they reach an app.
+    For embedding other ASGI apps; the runtime's own app logs inline. The
+    returned app has ``request_log`` (a :class:`RequestLog`: ``flush()``,
+    ``start(loop)``) so a server can schedule flushes.
     """
     request_log = RequestLog(stream)
 
@@ -98,20 +118,8 @@ def request_logger(app: ASGIApp, stream: Any = None) -> ASGIApp:
         try:
             await app(scope, receive, capture)
         finally:
-            referer = user_agent = ""
-            for name, value in scope["headers"]:
-                if name == b"referer":
-                    referer = value.decode("latin-1")
-                elif name == b"user-agent":
-                    user_agent = value.decode("latin-1")
-            target = scope.get("raw_path") or scope["path"].encode()
-            if scope.get("query_string"):
-                target += b"?" + scope["query_string"]
-            client = scope.get("client") or ("-", 0)
-            request_log.write(combined_log_line(
-                client[0], scope["method"], target.decode("latin-1"),
-                "HTTP/" + scope.get("http_version", "1.1"), state[0], state[1], referer,
-                user_agent, time.perf_counter() - started))
+            request_log.write(_log_line(scope, state[0], state[1],
+                                        time.perf_counter() - started))
 
     middleware.request_log = request_log  # type: ignore[attr-defined]
     return middleware
@@ -153,18 +161,45 @@ async def read_body(scope: Scope, receive: Callable, limit: int) -> Optional[byt
 
 
 class FunctionApp:
-    """``/healthz``, ``/metrics``, and every other path to the function.
+    """The runtime's ASGI app: request log, CORS, ``/healthz``, ``/metrics``, the function.
 
-    Methods the function cannot get are answered here in plain text: ``TRACE``
-    405 (it would echo credentials back), anything else unknown 501.
+    Logging and CORS are done inline rather than by the :func:`cors` and
+    :func:`request_logger` middlewares: the HTTP process is the runtime's one
+    single-threaded stage, and two wrapping layers per request were a
+    measurable share of it. Methods the function cannot get are answered here
+    in plain text: ``TRACE`` 405 (it would echo credentials back), anything
+    else unknown 501.
     """
 
-    def __init__(self, config: Config, pool: WorkerPool, metrics: FunctionMetrics) -> None:
+    def __init__(self, config: Config, pool: WorkerPool, metrics: FunctionMetrics,
+                 log_stream: Any = None) -> None:
         self.limit = config.body_limit
         self.pool = pool
         self.metrics = metrics
+        self.request_log = RequestLog(log_stream)
 
     async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        if scope["method"] == "OPTIONS":
+            status, headers, body = _preflight(scope)
+        else:
+            try:
+                status, headers, body = await self.answer(scope, receive)
+            except _Disconnected:
+                return
+            for name, _ in headers:
+                if name.lower() == b"access-control-allow-origin":
+                    break
+            else:
+                headers.append(_ORIGIN)
+        await _reply(send, status, headers, body)
+        self.request_log.write(_log_line(scope, status, len(body),
+                                         time.perf_counter() - started))
+
+    async def answer(self, scope: Scope, receive: Callable) -> Tuple[int, Headers, bytes]:
+        """Status, headers and body for any request but a CORS preflight."""
         method = scope["method"]
         path = scope["path"]
         if path == "/healthz" or path == "/metrics":
@@ -178,10 +213,7 @@ class FunctionApp:
                 answer = _text(405, f"{path} answers GET and HEAD only")
                 answer[1].append((b"allow", b"GET, HEAD"))
         elif method in FUNCTION_METHODS:
-            try:
-                answer = await self.call(scope, method, receive)
-            except _Disconnected:
-                return
+            return await self.call(scope, method, receive)
         elif method == "TRACE":
             answer = _text(405, "TRACE is not allowed: the function answers GET, POST, PUT, "
                                 "PATCH, DELETE, HEAD and OPTIONS")
@@ -189,7 +221,7 @@ class FunctionApp:
         else:
             answer = _text(501, f"{method} is not implemented: the function answers GET, POST, "
                                 "PUT, PATCH, DELETE, HEAD and OPTIONS")
-        await _reply(send, *answer)
+        return answer
 
     async def call(self, scope: Scope, method: str,
                    receive: Callable) -> Tuple[int, Headers, bytes]:
@@ -201,7 +233,7 @@ class FunctionApp:
                               "raise it)")
         started = time.perf_counter()
         try:
-            outcome = await self.pool.invoke(invocation_from_scope(scope, body))
+            outcome = await self.pool.invoke(wire_from_scope(scope, body))
         except PoolClosed as exc:
             self.metrics.record(method, time.perf_counter() - started, failed=True)
             return _text(503, f"Service Unavailable: the runtime is shutting down ({exc}); "
@@ -211,11 +243,7 @@ class FunctionApp:
         self.metrics.record(method, time.perf_counter() - started, failed=outcome.kind != OK)
         if outcome.kind == OK:
             reply = outcome.reply
-            headers = [(name.encode("latin-1"), value.encode("latin-1"))
-                       for name, value in reply.headers]
-            if not any(name.lower() == b"content-type" for name, _ in headers):
-                headers.append((b"content-type", _HTML))
-            return reply.status, headers, reply.body
+            return reply.status, reply.headers, reply.body
         where = f"{method} {scope['path']}"
         if outcome.kind == TIMEOUT:
             log.error("%s: %s", where, outcome.detail)
@@ -230,16 +258,12 @@ class FunctionApp:
 
 
 def make_app(config: Config, pool: WorkerPool, metrics: FunctionMetrics,
-             log_stream: Any = None) -> ASGIApp:
-    """The full ASGI stack (request log, CORS, function), for embedding in another server."""
-    return request_logger(cors(FunctionApp(config, pool, metrics)), log_stream)
+             log_stream: Any = None) -> FunctionApp:
+    """The runtime's ASGI app (request log, CORS, function), for embedding in another server.
 
-
-def status_phrase(code: int) -> str:
-    try:
-        return HTTPStatus(code).phrase
-    except ValueError:
-        return "Unknown"
+    Its ``request_log`` must be flushed: ``app.request_log.start(loop)`` on a running loop.
+    """
+    return FunctionApp(config, pool, metrics, log_stream)
 
 
 def configure_logging() -> None:

@@ -141,6 +141,38 @@ def invocation_from_scope(scope: Mapping[str, Any], body: bytes) -> Invocation:
     return Invocation(environ=environ, body=body, event_headers=events)
 
 
+def wire_from_scope(scope: Mapping[str, Any], body: bytes) -> tuple:
+    """The request as the HTTP process sends it to a worker: a plain tuple.
+
+    The HTTP process is the runtime's one single-threaded stage, so the work
+    of turning headers into a WSGI-style environ is left to the worker
+    (:func:`invocation_from_wire`), which runs in parallel with it.
+    """
+    return (scope["method"], scope["path"], scope.get("query_string", b""),
+            scope.get("http_version", "1.1"), scope["headers"], scope.get("client"),
+            scope.get("server"), scope.get("scheme", "http"), body)
+
+
+def invocation_from_wire(wire: Any) -> Invocation:
+    """An :class:`Invocation` from :func:`wire_from_scope`'s tuple (or an Invocation as is)."""
+    if isinstance(wire, Invocation):
+        return wire
+    method, path, query, version, headers, client, server, scheme, body = wire
+    scope = {"method": method, "path": path, "query_string": query, "http_version": version,
+             "headers": headers, "client": client, "server": server, "scheme": scheme}
+    return invocation_from_scope(scope, body)
+
+
+def wire_reply(reply: Reply) -> tuple:
+    """``(status, headers, body)`` ready for ASGI: header pairs as latin-1 bytes, a content type
+    always present (``text/html`` when the function set none, as Kubeless answers)."""
+    headers = [(name.encode("latin-1"), str(value).encode("latin-1"))
+               for name, value in reply.headers]
+    if not any(name.lower() == b"content-type" for name, _ in headers):
+        headers.append((b"content-type", b"text/html; charset=UTF-8"))
+    return reply.status, headers, reply.body
+
+
 def build_event(invocation: Invocation, body_limit: int) -> Dict[str, Any]:
     """The ``event`` dict, with a real bottle request rebuilt from the snapshot.
 

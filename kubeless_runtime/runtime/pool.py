@@ -30,7 +30,7 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Deque, List, Optional, Set
+from typing import Callable, Deque, List, Optional, Set, Union
 
 from .channel import Channel, ChannelClosed, LoopChannel
 from .config import Config
@@ -46,7 +46,8 @@ class Outcome:
     """How one call ended: ``kind`` is ok, error, timeout, crash or bad-request.
 
     bad-request means the request could not become an event (malformed or too
-    deeply nested JSON); the function was not called.
+    deeply nested JSON); the function was not called. ``reply`` is what the
+    worker sent: header pairs as bytes, a content type always present.
     """
 
     kind: str
@@ -281,8 +282,10 @@ class WorkerPool:
     async def _describe_exit(self, worker: WorkerProcess) -> str:
         return await self.loop.run_in_executor(self._blocking, worker.describe_exit)
 
-    async def invoke(self, invocation: Invocation) -> Outcome:
-        """Run one call; never raises for anything the function does.
+    async def invoke(self, invocation: Union[Invocation, tuple]) -> Outcome:
+        """Run one call (an Invocation, or :func:`.event.wire_from_scope`'s tuple).
+
+        Never raises for anything the function does.
 
         Raises :class:`PoolClosed` when the runtime is shutting down, also for
         a call whose worker was stopped at the end of the grace period.
@@ -321,7 +324,8 @@ class WorkerPool:
             raise
         self._release(worker, keep=True)
         if message[0] == OK:
-            return Outcome(OK, reply=message[1])
+            status, headers, body = message[1]
+            return Outcome(OK, reply=Reply(status, headers, body))
         return Outcome(message[0], detail=message[1], traceback=message[2])
 
     def _reap_idle(self, period: float) -> None:

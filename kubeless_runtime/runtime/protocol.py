@@ -33,6 +33,45 @@ class _Reject(Exception):
         self.message = message
 
 
+class _CorkedTransport:
+    """Coalesces the writes of one loop iteration into one ``send``.
+
+    uvicorn writes a response's head and body separately, and uvloop sends
+    each at once: two system calls and two TCP segments per answer. Joining
+    them in a ``call_soon`` saves one of each on the HTTP process, the
+    runtime's single-threaded stage.
+    """
+
+    __slots__ = ("_transport", "_loop", "_pending")
+
+    def __init__(self, transport: Any, loop: Any) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list = []
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(data)
+
+    def _flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            self._transport.write(data)
+
+    def write_eof(self) -> None:
+        self._flush()
+        self._transport.write_eof()
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class StrictHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with the limits above; see the module doc."""
 
@@ -43,6 +82,7 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.transport = _CorkedTransport(transport, self.loop)  # type: ignore[assignment]
         self._in_head = True
         self._head_bytes = 0
         self._header_count = 0

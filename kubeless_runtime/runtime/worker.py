@@ -15,7 +15,13 @@ from typing import Any
 
 from .channel import Channel
 from .config import Config
-from .event import BadRequest, build_event, reply_from_result
+from .event import (
+    BadRequest,
+    build_event,
+    invocation_from_wire,
+    reply_from_result,
+    wire_reply,
+)
 from .loader import FunctionLoadError, load_function
 
 OK, ERROR, TIMEOUT, CRASH, BAD_REQUEST = "ok", "error", "timeout", "crash", "bad-request"
@@ -67,7 +73,7 @@ def worker_main(sock: socket.socket, config: Config) -> None:
         if invocation is None:
             return
         try:
-            event = build_event(invocation, config.body_limit)
+            event = build_event(invocation_from_wire(invocation), config.body_limit)
         except BadRequest as exc:
             conn.send((BAD_REQUEST, str(exc), ""))
             continue
@@ -78,9 +84,9 @@ def worker_main(sock: socket.socket, config: Config) -> None:
         try:
             bottle.response.bind()
             result = func(event, dict(context))
-            message = (OK, reply_from_result(result, bottle.response))
+            message = (OK, wire_reply(reply_from_result(result, bottle.response)))
         except bottle.HTTPResponse as response:
-            message = (OK, reply_from_result(response))
+            message = (OK, wire_reply(reply_from_result(response)))
         except BaseException as exc:  # noqa: BLE001 - SystemExit from a function is its error too
             if isinstance(exc, KeyboardInterrupt):
                 return

@@ -251,9 +251,10 @@ class Functions:
             self.images.runtime(runtime)
         options = {key: fields.pop(key) for key in ("keep_on_failure", "phase_timeout",
                                                      "progress") if key in fields}
+        catalog = fields.pop("catalog", self.images.catalog)
         fields.setdefault("ca_bundle", self.ca_bundle)
         spec = DeploySpec(name=self.name(label), runtime=runtime, **fields)
-        return deploy(spec, self.client, catalog=self.images.catalog, **options)
+        return deploy(spec, self.client, catalog=catalog, **options)
 
     def delete_all(self) -> List[str]:
         errors = []
