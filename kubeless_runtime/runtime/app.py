@@ -1,9 +1,11 @@
-"""The ASGI application of the runtime: request log -> CORS -> function route.
+"""The ASGI application of the runtime: request log, CORS, ``/healthz``, ``/metrics``, function.
 
-A request goes: request log -> CORS -> :class:`FunctionApp` (body limit, then a
-worker of :mod:`.pool`, then metrics) -> reply. ``/healthz`` and ``/metrics``
-are answered on the event loop and never touch a worker, so they answer in
-milliseconds however many calls are in flight.
+:class:`FunctionApp` answers on the event loop: body limit, then a worker of
+:mod:`.pool` (awaited, holding no thread), then metrics, CORS and one log
+line. ``/healthz`` and ``/metrics`` never touch a worker, so they answer in
+milliseconds however many calls are in flight. :func:`cors` and
+:func:`request_logger` are the same two concerns as middlewares, for other ASGI
+apps.
 """
 
 from __future__ import annotations

@@ -23,13 +23,12 @@ class ChannelClosed(EOFError):
 
 
 class Channel:
-    """Length-prefixed pickles over a blocking socketpair.
+    """Length-prefixed pickles over a blocking socketpair: the worker's end.
 
-    Leaner than ``multiprocessing.Connection`` plus ``poll``: a call costs one
-    ``sendall`` and usually one ``recv``. The deadline is the kernel's
-    ``SO_RCVTIMEO``, so waiting for the worker is a single system call, one
-    point where the HTTP process hands the GIL to another thread; those
-    hand-offs, not Python code, dominate its CPU time under concurrent load.
+    Leaner than ``multiprocessing.Connection`` plus ``poll``: a message costs
+    one ``sendall`` and usually one ``recv``, and the deadline is the kernel's
+    ``SO_RCVTIMEO``. The HTTP process uses it only while a new worker loads the
+    function (in a thread), then wraps the socket in a :class:`LoopChannel`.
     """
 
     __slots__ = ("sock", "_buffer", "_timeout")

@@ -57,3 +57,10 @@ def test_bad_values_name_the_variable(name, value, words):
 def test_worker_bounds_must_be_ordered():
     with pytest.raises(ConfigError, match="KUBELESS_WORKERS_MIN=5 is above KUBELESS_WORKERS_MAX=2"):
         from_env({"KUBELESS_WORKERS_MIN": "5", "KUBELESS_WORKERS_MAX": "2"})
+
+
+def test_request_head_limit():
+    assert from_env({}).max_head_bytes == 65536
+    assert from_env({"KUBELESS_MAX_HEAD_BYTES": "8192"}).max_head_bytes == 8192
+    with pytest.raises(ConfigError, match="KUBELESS_MAX_HEAD_BYTES"):
+        from_env({"KUBELESS_MAX_HEAD_BYTES": "lots"})
