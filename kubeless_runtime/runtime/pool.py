@@ -28,7 +28,6 @@ import socket
 import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Deque, List, Optional, Set, Union
 
@@ -80,8 +79,7 @@ class WorkerPool:
         self._limit = config.threads
         self._closed = False
         self._drained: Optional[asyncio.Event] = None
-        self._blocking = ThreadPoolExecutor(max_workers=min(32, config.workers_max + 2),
-                                            thread_name_prefix="kubeless-spawn")
+        self._threads: Set[threading.Thread] = set()
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         self.started = False
         self._first: Optional[WorkerProcess] = None
@@ -179,8 +177,44 @@ class WorkerPool:
     def _adopt(self, worker: WorkerProcess) -> None:
         worker.conn = LoopChannel(worker.conn, self.loop)
 
+    def _in_thread(self, func: Callable, *args: object) -> "asyncio.Future":
+        """Run blocking ``func`` in a daemon thread; its result as a future of the loop.
+
+        Daemon threads, not an executor: the interpreter joins executor threads at
+        exit, and a worker still loading the function must not hold the process
+        past its grace period.
+        """
+        loop = self.loop
+        future = loop.create_future()
+
+        def settle(value: object, error: Optional[BaseException]) -> None:
+            if future.done():
+                return
+            if error is None:
+                future.set_result(value)
+            else:
+                future.set_exception(error)
+
+        def run() -> None:
+            try:
+                value, error = func(*args), None
+            except BaseException as exc:  # noqa: BLE001 - handed to the loop
+                value, error = None, exc
+            finally:
+                self._threads.discard(threading.current_thread())
+            if not loop.is_closed():
+                try:
+                    loop.call_soon_threadsafe(settle, value, error)
+                except RuntimeError:
+                    pass
+
+        thread = threading.Thread(target=run, name="kubeless-pool", daemon=True)
+        self._threads.add(thread)
+        thread.start()
+        return future
+
     async def _spawn_async(self) -> WorkerProcess:
-        worker = await self.loop.run_in_executor(self._blocking, self._spawn)
+        worker = await self._in_thread(self._spawn)
         self._adopt(worker)
         return worker
 
@@ -277,10 +311,10 @@ class WorkerPool:
         """SIGKILL now (on the loop), reap in a thread: a dead worker never blocks a call."""
         worker.conn.detach()
         worker.signal_kill()
-        self._blocking.submit(worker.reap, 2.0)
+        self._in_thread(worker.reap, 2.0)
 
     async def _describe_exit(self, worker: WorkerProcess) -> str:
-        return await self.loop.run_in_executor(self._blocking, worker.describe_exit)
+        return await self._in_thread(worker.describe_exit)
 
     async def invoke(self, invocation: Union[Invocation, tuple]) -> Outcome:
         """Run one call (an Invocation, or :func:`.event.wire_from_scope`'s tuple).
@@ -342,7 +376,7 @@ class WorkerPool:
         """Ask an idle worker to exit; kill it if it does not within 2 s (in a thread)."""
         worker.conn.detach()
         worker.conn.send_nowait(None)
-        self._blocking.submit(worker.stop, 2.0)
+        self._in_thread(worker.stop, 2.0)
 
     async def close(self, grace: float) -> None:
         """Take no new calls; give running ones ``grace`` seconds, then stop every worker.
@@ -369,10 +403,9 @@ class WorkerPool:
         await asyncio.sleep(0)
 
     def shutdown_blocking(self, wait: float = 3.0) -> None:
-        """Wait (bounded) for stops and reaps still running in threads."""
+        """Wait, at most ``wait`` seconds in all, for stops and reaps still running in threads."""
         deadline = time.monotonic() + wait
-        self._blocking.shutdown(wait=False, cancel_futures=False)
-        for thread in list(getattr(self._blocking, "_threads", ())):
+        for thread in list(self._threads):
             thread.join(max(0.0, deadline - time.monotonic()))
 
 

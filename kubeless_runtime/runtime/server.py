@@ -144,6 +144,8 @@ class Runtime:
     async def _drain(self) -> None:
         """In-flight calls get the grace period less a margin; then 503 and the workers stop."""
         state = self.server.server_state
+        for server in self.server.servers:
+            server.close()
         for connection in list(state.connections):
             connection.shutdown()
         elapsed = time.monotonic() - self._stop_requested_at
@@ -166,7 +168,10 @@ class Runtime:
         finally:
             self.app.request_log.flush()
             try:
-                loop.run_until_complete(asyncio.sleep(0))
+                pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+                for task in pending:
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             finally:
                 loop.close()
             remaining = self.config.grace - (time.monotonic() - self._stop_requested_at)
