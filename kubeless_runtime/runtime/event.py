@@ -108,14 +108,26 @@ def invocation_from_environ(environ: Mapping[str, Any], body: bytes) -> Invocati
     return Invocation(environ=snapshot, body=body, event_headers=headers)
 
 
+def _environ_key(raw_name: bytes) -> str:
+    return "HTTP_" + raw_name.decode("latin-1").upper().replace("-", "_")
+
+
+_ENVIRON_KEYS: Dict[bytes, str] = {b"content-type": "CONTENT_TYPE", b"content-length": "",
+                                    b"transfer-encoding": ""}
+"""ASGI header name -> environ key ("" to drop); a bounded cache, header names repeat."""
+_EVENT_KEYS = {name: _environ_key(name.encode()) for name in EVENT_HEADERS}
+_EVENT_ENVIRON = frozenset(_EVENT_KEYS.values())
+
+
 def invocation_from_scope(scope: Mapping[str, Any], body: bytes) -> Invocation:
     """Snapshot an ASGI HTTP request as the WSGI-style environ a bottle request reads."""
     server = scope.get("server") or ("", 0)
     client = scope.get("client") or ("", 0)
+    path = scope["path"]
     environ: Dict[str, Any] = {
         "REQUEST_METHOD": scope["method"],
         "SCRIPT_NAME": "",
-        "PATH_INFO": scope["path"].encode("utf-8").decode("latin-1"),
+        "PATH_INFO": path if path.isascii() else path.encode("utf-8").decode("latin-1"),
         "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
         "SERVER_PROTOCOL": "HTTP/" + scope.get("http_version", "1.1"),
         "SERVER_NAME": str(server[0]),
@@ -125,20 +137,24 @@ def invocation_from_scope(scope: Mapping[str, Any], body: bytes) -> Invocation:
         "wsgi.url_scheme": scope.get("scheme", "http"),
         "CONTENT_LENGTH": str(len(body)),
     }
-    events: Dict[str, Optional[str]] = dict.fromkeys(EVENT_HEADERS)
+    events: Dict[str, Optional[str]] = {}
     for raw_name, raw_value in scope["headers"]:
-        name = raw_name.decode("latin-1").lower()
+        key = _ENVIRON_KEYS.get(raw_name)
+        if key is None:
+            key = _environ_key(raw_name)
+            if len(_ENVIRON_KEYS) < 4096:
+                _ENVIRON_KEYS[raw_name] = key
+        if not key:
+            continue
         value = raw_value.decode("latin-1")
-        if name == "content-type":
-            environ["CONTENT_TYPE"] = value
+        if key == "CONTENT_TYPE":
+            environ[key] = value
             continue
-        if name in ("content-length", "transfer-encoding"):
-            continue
-        if name in events and events[name] is None:
-            events[name] = value
-        key = "HTTP_" + name.upper().replace("-", "_")
+        if key in _EVENT_ENVIRON and key not in events:
+            events[key] = value
         environ[key] = environ[key] + "," + value if key in environ else value
-    return Invocation(environ=environ, body=body, event_headers=events)
+    return Invocation(environ=environ, body=body,
+                      event_headers={name: events.get(key) for name, key in _EVENT_KEYS.items()})
 
 
 def wire_from_scope(scope: Mapping[str, Any], body: bytes) -> tuple:
@@ -168,7 +184,10 @@ def wire_reply(reply: Reply) -> tuple:
     always present (``text/html`` when the function set none, as Kubeless answers)."""
     headers = [(name.encode("latin-1"), str(value).encode("latin-1"))
                for name, value in reply.headers]
-    if not any(name.lower() == b"content-type" for name, _ in headers):
+    for name, _ in headers:
+        if name.lower() == b"content-type":
+            break
+    else:
         headers.append((b"content-type", b"text/html; charset=UTF-8"))
     return reply.status, headers, reply.body
 
@@ -230,7 +249,10 @@ def reply_from_result(result: Any, response: Any = None) -> Reply:
             headers.append(("Content-Type", default_type))
         return Reply(status=result.status_code, headers=headers, body=body)
     status, headers, custom_type = 200, [], None
-    if response is not None:
+    # An untouched bottle.response (the common case) adds nothing; computing its header list
+    # is a sizeable share of a worker's time per call.
+    if response is not None and (response._headers or response._cookies is not None
+                                 or response._status_code != 200):
         status = response.status_code
         headers = [(k, v) for k, v in response.headerlist
                    if k.lower() not in ("content-type", "content-length")]

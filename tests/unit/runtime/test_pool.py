@@ -79,7 +79,6 @@ def test_grows_on_demand_and_shrinks_to_the_warm_minimum(make_pool):
     outcomes = parallel(pool, b"sleep1.5", 4)
     assert {o.kind for o in outcomes} == {OK}
     assert len({o.reply.body for o in outcomes}) == 4, "four calls ran in four workers"
-    assert pool.size == 4
     deadline = time.monotonic() + 10
     while pool.size > 1 and time.monotonic() < deadline:
         wait(pool, 0.1)
