@@ -156,3 +156,11 @@ def test_workers_are_the_oom_killers_first_choice(make_pool):
                      "    return open('/proc/self/oom_score_adj').read().strip()\n",
                      KUBELESS_WORKERS_MIN="1")
     assert call(pool).reply.body == b"500"
+
+
+def test_workers_run_as_batch_tasks_so_they_never_preempt_the_server(make_pool):
+    pool = make_pool("import os\n\ndef handler(event, context):\n"
+                     "    return str(os.sched_getscheduler(0))\n", KUBELESS_WORKERS_MIN="1")
+    import os
+
+    assert int(call(pool).reply.body) == os.SCHED_BATCH
