@@ -109,7 +109,7 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
             self.parser.feed_data(data)
         except httptools.HttpParserInvalidMethodError:
             self._reject(501, "Not Implemented: unknown request method; the function answers "
-                              "GET, POST, PUT, PATCH, DELETE, HEAD and OPTIONS")
+                              "GET, POST, PUT, PATCH, DELETE, HEAD and OPTIONS", known=False)
             return
         except httptools.HttpParserCallbackError as exc:
             cause = exc.__context__
@@ -164,7 +164,7 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
             self._reject(408, f"Request Timeout: the request head did not arrive within "
                               f"{self.head_timeout:g} s")
 
-    def _reject(self, status: int, message: str) -> None:
+    def _reject(self, status: int, message: str, known: bool = True) -> None:
         self._rejected = True
         self._cancel_head_timer()
         body = (message + "\n").encode("utf-8")
@@ -186,13 +186,11 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
             else:
                 transport.close()
         if self.log_rejection is not None:
-            method = ""
-            try:
+            url = getattr(self, "url", b"")
+            method = "-"
+            if known and url:  # llhttp has read the method once the target has begun
                 method = self.parser.get_method().decode("latin-1")
-            except Exception:  # noqa: BLE001 - the method may not have been read
-                pass
-            url = getattr(self, "url", b"") if not self._in_head else b""
-            self.log_rejection(self.client, method or "-", url, status, len(body))
+            self.log_rejection(self.client, method, url, status, len(body))
 
 
 def protocol_class(max_head_bytes: int, log_rejection: Optional[Callable[..., None]] = None,

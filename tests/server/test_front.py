@@ -229,3 +229,13 @@ def test_sigterm_stops_accepting_finishes_calls_and_exits_within_the_grace_perio
         thread.join(10)
     assert results == {"long": 503, "short": 200}
     assert exited < 2.0, f"exited {exited:.2f} s after SIGTERM with a 2-s grace period"
+
+
+def test_rejected_requests_are_logged_like_any_other(serve):
+    server = serve(PID)
+    exchange(server.port, b"GET /nohost HTTP/1.1\r\n\r\n")
+    exchange(server.port, b"FOO / HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(0.5)
+    lines = server.stdout().splitlines()
+    assert any('"GET /nohost HTTP/1.1" 400' in line for line in lines), lines
+    assert any('"- - HTTP/1.1" 501' in line for line in lines), lines
