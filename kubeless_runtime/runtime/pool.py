@@ -21,7 +21,6 @@ own import, not a new interpreter.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import multiprocessing
 import socket
@@ -29,13 +28,16 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Deque, List, Optional, Set, Union
+from typing import TYPE_CHECKING, Callable, Deque, List, Optional, Set, Union
 
 from .channel import Channel, ChannelClosed, LoopChannel
 from .config import Config
 from .event import Invocation, Reply
 from .loader import FunctionLoadError
 from .worker import CRASH, OK, TIMEOUT, WorkerProcess, worker_main
+
+if TYPE_CHECKING:
+    import asyncio
 
 log = logging.getLogger("kubeless_runtime")
 
@@ -132,6 +134,10 @@ class WorkerPool:
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Serve calls on ``loop`` (the running loop's thread); warms ``workers_min``."""
+        # asyncio is imported here, not with the module: ``serve`` starts the first worker
+        # right after importing this module, and asyncio's import would delay it.
+        import asyncio
+
         if not self.started:
             self.start()
         self.loop = loop
@@ -284,7 +290,7 @@ class WorkerPool:
         self._dispatch()
         try:
             return await waiter
-        except asyncio.CancelledError:
+        except BaseException:  # cancelled: a worker already handed over goes back
             if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 self._release(waiter.result(), keep=True)
             raise
@@ -353,7 +359,7 @@ class WorkerPool:
             detail = await self._describe_exit(worker)
             self._release(worker, keep=False)
             return Outcome(CRASH, detail=f"the function crashed: {detail}")
-        except asyncio.CancelledError:
+        except BaseException:  # cancelled at shutdown: the worker's state is unknown
             self._release(worker, keep=False)
             raise
         self._release(worker, keep=True)
@@ -384,6 +390,8 @@ class WorkerPool:
         Calls still waiting for a worker, and calls whose worker is stopped
         at the deadline, raise :class:`PoolClosed` (their callers get 503).
         """
+        import asyncio
+
         self._closed = True
         while self._waiters:
             waiter = self._waiters.popleft()
