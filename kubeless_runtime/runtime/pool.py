@@ -30,6 +30,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Deque, List, Optional, Set, Union
 
+from ..errors import KubelessRuntimeError
 from .channel import Channel, ChannelClosed, LoopChannel
 from .config import Config
 from .event import Invocation, Reply
@@ -55,6 +56,32 @@ class Outcome:
     reply: Optional[Reply] = None
     detail: str = ""
     traceback: str = ""
+
+
+class WorkerStartError(KubelessRuntimeError):
+    """The runtime could not start a worker process (file or process limits, memory).
+
+    Not the function's fault, so never reported as a load error of the function.
+    """
+
+    code = "worker-start"
+
+
+class EmbeddedWithoutMainGuardError(KubelessRuntimeError):
+    """A pool was started while a worker process imported the embedding script."""
+
+    code = "missing-main-guard"
+
+
+def _main_script() -> Optional[str]:
+    """The embedding script that worker processes re-import, if ``__main__`` is one."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if not path or getattr(main, "__package__", None) == "kubeless_runtime":
+        return None
+    return str(path)
 
 
 class PoolClosed(RuntimeError):
@@ -98,6 +125,11 @@ class WorkerPool:
 
     def start(self) -> None:
         """Load the function in one worker; raises :class:`FunctionLoadError` if it cannot."""
+        if getattr(multiprocessing.current_process(), "_inheriting", False):
+            raise EmbeddedWithoutMainGuardError(
+                f"a WorkerPool was started while a worker process was importing "
+                f"{_main_script() or 'the main module'}; worker processes import the main "
+                "script, so start the pool under `if __name__ == '__main__':`")
         self._first = self._spawn()
         self._count = 1
         self.started = True
@@ -154,11 +186,21 @@ class WorkerPool:
 
     def _spawn(self) -> WorkerProcess:
         """Start one worker and wait until it has loaded the function (blocking)."""
-        parent, child = socket.socketpair()
+        try:
+            parent, child = socket.socketpair()
+        except OSError as exc:
+            raise WorkerStartError(f"cannot start a worker process: {exc.strerror or exc}; "
+                                   "raise the container's open-file limit (ulimit -n) or lower "
+                                   "KUBELESS_WORKERS_MAX") from None
         process = self._ctx.Process(target=worker_main, args=(child, self.config),
                                     name="kubeless-worker", daemon=True)
         try:
             process.start()
+        except OSError as exc:
+            parent.close()
+            raise WorkerStartError(f"cannot start a worker process: {exc.strerror or exc}; "
+                                   "raise the container's process or open-file limit, or lower "
+                                   "KUBELESS_WORKERS_MAX") from None
         finally:
             child.close()
         worker = WorkerProcess(process, Channel(parent))
@@ -172,9 +214,19 @@ class WorkerPool:
                 "its module-level code hangs. Move slow work into the handler or raise "
                 "FUNC_TIMEOUT.") from None
         except (EOFError, OSError):
+            exit_text = worker.describe_exit()
+            script = _main_script()
+            # Exit code 1 before "ready": an uncaught exception while the child bootstrapped
+            # (worker_main reports every error of the function's own import itself).
+            if script is not None and worker.process.exitcode == 1:
+                raise EmbeddedWithoutMainGuardError(
+                    f"the worker process stopped before loading {self.config.module_name} "
+                    f"({exit_text}); worker processes import {script}, so the "
+                    "code that starts the pool must be under `if __name__ == '__main__':` "
+                    "(its error is on stderr above)") from None
             raise FunctionLoadError(
                 f"Loading {self.config.module_name} killed the worker process: "
-                f"{worker.describe_exit()}. Check the module-level code of the function.") from None
+                f"{exit_text}. Check the module-level code of the function.") from None
         if status != "ready":
             worker.reap(2.0)
             raise FunctionLoadError(detail)
@@ -227,7 +279,7 @@ class WorkerPool:
     async def _warm_one(self) -> None:
         try:
             worker = await self._spawn_async()
-        except (FunctionLoadError, OSError) as exc:
+        except (KubelessRuntimeError, OSError) as exc:
             log.error("could not start a warm worker: %s", exc)
             self._count -= 1
             return
@@ -262,8 +314,8 @@ class WorkerPool:
             self._busy -= 1
             self._count -= 1
             if not waiter.done():
-                waiter.set_exception(exc if isinstance(exc, FunctionLoadError)
-                                     else FunctionLoadError(str(exc)))
+                waiter.set_exception(exc if isinstance(exc, KubelessRuntimeError)
+                                     else WorkerStartError(f"cannot start a worker: {exc}"))
             self._after_release()
             return
         if waiter.done():
@@ -335,6 +387,10 @@ class WorkerPool:
                 worker = await self._acquire()
             except FunctionLoadError as exc:
                 return Outcome(CRASH, detail=f"a new worker could not load the function: {exc}")
+            except KubelessRuntimeError as exc:
+                log.error("%s", exc)
+                return Outcome(CRASH, detail=f"the runtime could not start a worker ({exc.code})"
+                                             "; see the runtime's log")
             self._working.add(worker)
             try:
                 await worker.conn.send(invocation)
@@ -417,4 +473,5 @@ class WorkerPool:
             thread.join(max(0.0, deadline - time.monotonic()))
 
 
-__all__ = ["Outcome", "PoolClosed", "WorkerPool"]
+__all__ = ["EmbeddedWithoutMainGuardError", "Outcome", "PoolClosed", "WorkerPool",
+           "WorkerStartError"]

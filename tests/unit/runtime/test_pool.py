@@ -164,3 +164,72 @@ def test_workers_run_as_batch_tasks_so_they_never_preempt_the_server(make_pool):
     import os
 
     assert int(call(pool).reply.body) == os.SCHED_BATCH
+
+
+
+EMBED = """
+import sys
+from kubeless_runtime.runtime.config import from_env
+from kubeless_runtime.runtime.pool import WorkerPool
+
+
+def main():
+    pool = WorkerPool(from_env({"MOD_NAME": "fn", "FUNC_HANDLER": "handler",
+                                "KUBELESS_INSTALL_VOLUME": sys.argv[1]}))
+    try:
+        pool.start()
+    except Exception as exc:
+        print(f"{type(exc).__name__}: {exc}")
+        sys.exit(3)
+    print("started")
+    pool.abandon()
+
+
+"""
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_a_pool_embedded_without_a_main_guard_says_so(tmp_path, guarded):
+    import subprocess
+    import sys
+
+    (tmp_path / "fn.py").write_text(SOURCE)
+    script = tmp_path / "embed.py"
+    start = "if __name__ == '__main__':\n    main()\n" if guarded else "main()\n"
+    script.write_text(EMBED + start)
+    done = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True,
+                          text=True, timeout=60)
+    if guarded:
+        assert done.stdout.strip() == "started", done.stdout + done.stderr
+        return
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "EmbeddedWithoutMainGuardError" in done.stdout
+    assert "if __name__ == '__main__'" in done.stdout
+    assert "module-level code of the function" not in done.stdout
+
+
+def test_a_worker_that_cannot_be_started_is_not_the_functions_fault(tmp_path, monkeypatch, loop):
+    from kubeless_runtime.runtime import pool as pool_module
+
+    (tmp_path / "fn.py").write_text(SOURCE)
+    pool = WorkerPool(from_env({"MOD_NAME": "fn", "FUNC_HANDLER": "handler",
+                                "KUBELESS_INSTALL_VOLUME": str(tmp_path),
+                                "KUBELESS_WORKERS_MIN": "1", "KUBELESS_WORKERS_MAX": "2"}))
+    pool.start()
+    pool.attach(loop)
+
+    def no_more_files():
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(pool_module.socket, "socketpair", no_more_files)
+
+    async def two_calls():
+        return await asyncio.gather(acall(pool, b"sleep0.3"), acall(pool, b"sleep0.3"))
+
+    try:
+        outcomes = loop.run_until_complete(two_calls())
+        assert sorted(outcome.kind for outcome in outcomes) == [CRASH, OK], outcomes
+        crash = next(o for o in outcomes if o.kind == CRASH)
+        assert "worker-start" in crash.detail and "load the function" not in crash.detail
+    finally:
+        loop.run_until_complete(pool.close(0))
