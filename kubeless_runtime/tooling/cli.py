@@ -8,6 +8,7 @@ an exit code; errors are our typed exceptions, printed once by the CLI's boundar
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -153,7 +154,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 converted = convert_function(document, Path(work) / str(index))
                 options = converted.options
                 if args.namespace:
-                    options = ExportOptions(**{**options.__dict__, "namespace": args.namespace})
+                    options = dataclasses.replace(options, namespace=args.namespace)
                 objects += export_objects(converted.spec, options=options)
     else:
         if not args.name:

@@ -9,6 +9,7 @@ port-forward on 127.0.0.1, never through pod or node addresses.
 
 from __future__ import annotations
 
+import dataclasses
 import select
 import socket
 import threading
@@ -377,7 +378,7 @@ def deploy(spec: DeploySpec, cluster: Cluster, *, catalog: Optional[Catalog] = N
     """
     say = progress or (lambda line: None)
     base = options or ExportOptions()
-    options = ExportOptions(**{**base.__dict__, "namespace": cluster.namespace})
+    options = dataclasses.replace(base, namespace=cluster.namespace)
     objects = export_objects(spec, catalog=catalog, options=options)
     if cluster.exists(spec.name):
         raise FunctionExistsError(spec.name)
