@@ -2,7 +2,7 @@
 # The Kubernetes tests, end to end, with their timings:
 #   bash scripts/test-kubernetes.sh        (as root; about 15 min on a fresh machine, 3 warm)
 # 1. a venv with the [test,kubernetes] extras; 2. the python3.11 and nodejs20 images and the
-# no-healthz test image, when missing; 3. scripts/kubernetes-up.sh (builds the Kubernetes
+# no-healthz test image (rebuilt, cached); 3. scripts/kubernetes-up.sh (builds the Kubernetes
 # binaries once, caches them); 4. pytest -m kubernetes tests/kubernetes, with
 # KUBELESS_REQUIRE_KUBERNETES=1; 5. scripts/kubernetes-down.sh, unless KUBELESS_K8S_KEEP=1.
 # Extra pytest arguments pass through: bash scripts/test-kubernetes.sh -k liveness
@@ -27,8 +27,8 @@ for rt in python3.11 nodejs20; do
   [ "$need" = 0 ] || .venv/bin/kubeless-runtime build "$rt" "${ca_args[@]}"
 done
 NO_HEALTHZ=${KUBELESS_K8S_NO_HEALTHZ_IMAGE:-kubeless-runtime/test-no-healthz:3.11}
-docker image inspect "$NO_HEALTHZ" >/dev/null 2>&1 || docker build -q -t "$NO_HEALTHZ" \
-  --build-arg BASE_IMAGE=kubeless-runtime/python:3.11 tests/conformance_images/no-healthz >/dev/null
+docker build -q -t "$NO_HEALTHZ" \
+  --build-arg BASE_IMAGE=kubeless-runtime/python:3.11 tests/kubernetes/no-healthz >/dev/null
 t2=$(date +%s)
 up_was=$(k8s_alive apiserver && echo warm-running || echo started)
 bash "$HERE/kubernetes-up.sh"

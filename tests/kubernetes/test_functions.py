@@ -99,7 +99,7 @@ def test_dependencies_install_in_the_init_container(cli, cluster, tmp_path):
     bundle = tmp_path / "fn.zip"
     with zipfile.ZipFile(bundle, "w") as archive:
         archive.writestr("handler.py", "import greet\n\ndef run(event, context):\n"
-                                       "    return greet.greet(str(event['data']))\n")
+                                       "    return greet.greet(event['data']['who'])\n")
         archive.writestr(wheel, _wheel("greet", "def greet(x):\n    return 'greet ' + x\n"))
     requirements = tmp_path / "requirements.txt"
     requirements.write_text(f"/kubeless/{wheel}\n")
@@ -107,8 +107,7 @@ def test_dependencies_install_in_the_init_container(cli, cluster, tmp_path):
                    "--handler", "handler.run", "--dependencies", str(requirements))
     try:
         assert deployed.returncode == 0, deployed.stderr
-        called = cli("call", "withdeps", "--data", "world", "--header",
-                     "Content-Type=text/plain")
+        called = cli("call", "withdeps", "--data", '{"who": "world"}')
         assert called.returncode == 0, called.stderr
         assert called.stdout.strip() == "greet world"
         pod = cluster.pods("withdeps")[0].metadata.name

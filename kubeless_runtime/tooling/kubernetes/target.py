@@ -120,8 +120,12 @@ class Cluster:
                     raise
         return False
 
-    def delete(self, name: str) -> bool:
-        """Delete the function's Deployment, Service and ConfigMap; whether any existed."""
+    def delete(self, name: str, wait: float = 90.0) -> bool:
+        """Delete the function's Deployment, Service and ConfigMap; whether any existed.
+
+        Waits (at most ``wait`` seconds) until they and the pods are gone, so the name can be
+        deployed again at once.
+        """
         found = False
         body = self.k8s.client.V1DeleteOptions(propagation_policy="Foreground")
         for remove in (self.apps.delete_namespaced_deployment,
@@ -133,6 +137,13 @@ class Cluster:
             except self.ApiException as exc:
                 if not self._missing(exc):
                     raise
+        deadline = time.monotonic() + wait
+        for _attempt in range(int(wait / POLL_SECONDS) + 1):
+            if not self.exists(name) and not self.pods(name):
+                break
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(POLL_SECONDS)
         return found
 
     def pods(self, name: str) -> List[Any]:
