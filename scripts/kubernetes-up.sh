@@ -1,7 +1,7 @@
 #!/bin/bash
 # Bring up a real single-node Kubernetes on this machine, for --target kubernetes and its tests.
 #
-#   bash scripts/kubernetes-up.sh              # up (idempotent), loads kubeless-runtime/* images
+#   bash scripts/kubernetes-up.sh              # up (idempotent), loads this checkout's images
 #   bash scripts/kubernetes-up.sh load IMG...  # load more Docker images into the cluster
 #   export KUBECONFIG=/var/tmp/kubeless-k8s/admin.kubeconfig   (printed at the end)
 #
@@ -225,8 +225,14 @@ EOF
 start containerd containerd --config "$K8S_DIR/ctrd/config.toml"
 wait_for containerd 30 ctr --address "$K8S_SOCK" version
 
-mapfile -t ours < <(docker images --format '{{.Repository}}:{{.Tag}}' --filter 'reference=kubeless-runtime/*' | grep -v '<none>' | sort -u)
-load_images "${ours[@]}" ${KUBELESS_K8S_IMAGES:-}
+# This checkout's catalog images that Docker has, and the test images (kubeless-runtime/test-*).
+mapfile -t ours < <(
+  { PYTHONPATH="$(dirname "$HERE")" python3 -c '
+from kubeless_runtime.tooling.catalog import load_catalog
+print("\n".join(sorted({i.image for r in load_catalog().runtimes for i in r.images})))'
+    docker images --format '{{.Repository}}:{{.Tag}}' --filter 'reference=kubeless-runtime/test-*'
+  } | while read -r img; do docker image inspect "$img" >/dev/null 2>&1 && echo "$img"; done)
+load_images "$K8S_PAUSE_IMAGE" "${ours[@]}" ${KUBELESS_K8S_IMAGES:-}
 
 # --- 7. controller-manager, scheduler, kubelet ---------------------------------------------
 k8s_log "controller-manager, scheduler and kubelet"

@@ -2,6 +2,8 @@
 
 import http.server
 import os
+import signal
+import sys
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -16,5 +18,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_POST = do_GET
 
 
+# PID 1 gets no default SIGTERM handler: without this a pod waits out its grace period.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 http.server.ThreadingHTTPServer(("", int(os.environ.get("FUNC_PORT", "8080"))),
                                 Handler).serve_forever()
