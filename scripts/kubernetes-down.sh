@@ -29,7 +29,12 @@ stop_pid() {  # name [seconds]: TERM, then KILL after a bounded wait
 if k8s_alive apiserver && k8s_alive kubelet; then
   export KUBECONFIG=$KUBECONFIG_PATH
   kubectl delete deployments,replicasets --all --all-namespaces --wait=false >/dev/null 2>&1
-  kubectl delete pods --all --all-namespaces --grace-period=2 --timeout=60s >/dev/null 2>&1
+  kubectl delete pods --all --all-namespaces --grace-period=2 --wait=false >/dev/null 2>&1
+  for _ in $(seq 1 30); do
+    [ -z "$(kubectl get pods --all-namespaces -o name 2>/dev/null)" ] && break
+    sleep 1
+  done
+  k8s_log "pods deleted"
 fi
 stop_pid kubelet
 stop_pid kcm
@@ -45,7 +50,7 @@ if k8s_alive containerd; then
 fi
 # Shims re-parent to init; they are ours when their command line names our socket.
 for proc in /proc/[0-9]*; do
-  cmd=$(tr '\0' ' ' < "$proc/cmdline" 2>/dev/null) || continue
+  cmd=$(tr '\0' ' ' 2>/dev/null < "$proc/cmdline") || continue
   case "$cmd" in
     *containerd-shim*"$K8S_SOCK"*) kill -9 "${proc#/proc/}" 2>/dev/null ;;
   esac
