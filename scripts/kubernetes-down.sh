@@ -70,6 +70,7 @@ for ns in /var/run/netns/cni-*; do
 done
 ip link del "$K8S_BRIDGE" 2>/dev/null
 rm -rf "/var/lib/cni/networks/$K8S_CNI_NAME" "/var/lib/cni/results/$K8S_CNI_NAME"-*
+rmdir /var/lib/cni/networks /var/lib/cni/results /var/lib/cni 2>/dev/null  # only when empty
 for ipt in iptables ip6tables; do
   command -v "$ipt" >/dev/null || continue
   for table in filter nat mangle raw; do

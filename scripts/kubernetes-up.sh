@@ -182,7 +182,10 @@ wait_for kube-apiserver 90 curl -sf --cacert "$PKI/ca.crt" --cert "$PKI/admin.cr
 # --- 6. the second containerd (restrict_oom_score_adj: root here lacks CAP_SYS_RESOURCE) ----
 k8s_log "containerd (CRI) and the pods' network $K8S_BRIDGE $K8S_POD_SUBNET"
 mkdir -p "$K8S_DIR/ctrd" "$K8S_DIR/cni/net.d"
-masq=false; [ "${KUBELESS_K8S_POD_EGRESS:-0}" = 1 ] && masq=true
+# Egress (opt-in): NAT on the bridge, and the firewall plugin's CNI-FORWARD rules, since
+# Docker's FORWARD policy drops what it does not know.
+masq=false; firewall=""
+if [ "${KUBELESS_K8S_POD_EGRESS:-0}" = 1 ]; then masq=true; firewall='{"type": "firewall"},'; fi
 cat > "$K8S_DIR/cni/net.d/10-kubeless-runtime.conflist" <<EOF
 {
   "cniVersion": "0.4.0",
@@ -190,6 +193,7 @@ cat > "$K8S_DIR/cni/net.d/10-kubeless-runtime.conflist" <<EOF
   "plugins": [
     {"type": "bridge", "bridge": "$K8S_BRIDGE", "isGateway": true, "ipMasq": $masq, "hairpinMode": true,
      "ipam": {"type": "host-local", "ranges": [[{"subnet": "$K8S_POD_SUBNET"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+    $firewall
     {"type": "portmap", "capabilities": {"portMappings": true}}
   ]
 }

@@ -78,6 +78,31 @@ def test_examples_answer_through_call(cli, runtime, language, example):
     assert cli("call", name).returncode != 0
 
 
+@pytest.mark.skipif(os.environ.get("KUBELESS_K8S_POD_EGRESS") != "1",
+                    reason="pods reach no package registry: KUBELESS_K8S_POD_EGRESS=1 "
+                           "bash scripts/test-kubernetes.sh")
+@pytest.mark.parametrize("runtime, language", [("python3.11", "python"), ("nodejs20", "nodejs")])
+def test_examples_with_registry_dependencies(cli, runtime, language):
+    spec = _example(language, "hellowithdeps")
+    name = f"withdeps-{runtime.replace('.', '')}"
+    ca = os.environ.get("KUBELESS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    deployed = cli("deploy", name, "--runtime", runtime, "--from-file",
+                   str(EXAMPLES / language / spec["file"]), "--handler", spec["handler"],
+                   "--dependencies", str(EXAMPLES / language / spec["dependencies"]),
+                   *(["--ca-bundle", ca] if Path(ca).is_file() else []))
+    try:
+        assert deployed.returncode == 0, deployed.stderr
+        call = spec["calls"][0]
+        args = ["call", name, "--data", call["body"]]
+        for key, value in (call.get("headers") or {}).items():
+            args += ["--header", f"{key}={value}"]
+        called = cli(*args)
+        assert called.returncode == 0, called.stderr
+        assert json.loads(called.stdout) == call["expect"]["json"]
+    finally:
+        cli("delete", name)
+
+
 def _wheel(name: str, body: str) -> bytes:
     """A pure-Python wheel made by hand, so the install needs no package index."""
     buffer = io.BytesIO()
