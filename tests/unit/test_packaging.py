@@ -18,3 +18,14 @@ def test_every_subpackage_is_listed_in_pyproject():
              for p in (REPO / "kubeless_runtime").rglob("__init__.py")
              if "functions" not in p.parts}
     assert found <= listed, f"add {sorted(found - listed)} to [tool.setuptools] packages"
+
+
+def test_every_error_code_is_documented_in_the_readme():
+    import re
+
+    readme = (REPO / "README.md").read_text()
+    codes = set()
+    for path in (REPO / "kubeless_runtime").rglob("*.py"):
+        codes |= set(re.findall(r'^\s+code = "([a-z-]+)"', path.read_text(), re.M))
+    missing = sorted(code for code in codes - {"error"} if f"`{code}`" not in readme)
+    assert not missing, f"document these error codes in README.md, section Errors: {missing}"
