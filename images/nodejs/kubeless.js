@@ -85,7 +85,7 @@ if (minWorkers > maxWorkers) {
 const idleMs = numberEnv('KUBELESS_WORKER_IDLE', 60, { min: 0 }) * 1000;
 
 const context = {
-  'function-name': env.FUNC_NAME || env.KUBELESS_FUNC_NAME || modName,
+  'function-name': handlerName, // as Kubeless's runtime: the handler, not the deployment
   timeout: timeoutSec,
   runtime: env.FUNC_RUNTIME,
   'memory-limit': env.FUNC_MEMORY_LIMIT,

@@ -34,6 +34,13 @@ def _prefer_me_for_the_oom_killer() -> None:
         pass
 
 
+def function_context(config: Config, func: Any) -> dict:
+    """The context Kubeless gives: ``function-name`` is ``func.__name__``, not the deployment."""
+    context = config.context
+    context["function-name"] = getattr(func, "__name__", None) or config.handler_name
+    return context
+
+
 def worker_main(sock: socket.socket, config: Config) -> None:
     """Body of a worker process: load once, then answer calls until told to stop."""
     import bottle
@@ -58,7 +65,7 @@ def worker_main(sock: socket.socket, config: Config) -> None:
         conn.send(("load-error", f"Loading the function failed: {type(exc).__name__}: {exc}"))
         return
     conn.send(("ready", os.getpid()))
-    context = config.context
+    context = function_context(config, func)
     while True:
         try:
             invocation = conn.recv()
