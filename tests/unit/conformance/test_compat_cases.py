@@ -8,6 +8,7 @@ import json
 from typing import Any, Dict
 
 import pytest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 from kubeless_runtime.conformance import cases as cases_mod
 from kubeless_runtime.conformance import httpclient
@@ -55,3 +56,68 @@ def test_context_expects_the_handlers_name_as_kubeless_gives():
     assert check(context_ctx(handler)) == "all four as deployed"
     with pytest.raises(Failed, match="the deployment's name; Kubeless gives the handler's"):
         check(context_ctx("kc-1a2b3c-main"))
+
+
+# --- metrics: count what the image accepted, say which label values it used --------------------
+
+class MetricsCtx(Ctx):
+    """An image whose /metrics counts calls under ``label(method)``; ``refuse`` methods get 405."""
+
+    def __init__(self, refuse=(), label=lambda method: method, count_refused=False) -> None:
+        super().__init__()
+        self.registry = CollectorRegistry()
+        self.calls = Counter("function_calls", "c", ["method"], registry=self.registry)
+        self.failures = Counter("function_failures", "f", ["method"], registry=self.registry)
+        self.duration = Histogram("function_duration_seconds", "d", ["method"],
+                                  registry=self.registry)
+        self.refuse, self.label, self.count_refused = set(refuse), label, count_refused
+
+    def _answer(self, method: str, failed: bool) -> httpclient.Response:
+        refused = method in self.refuse
+        if not refused or self.count_refused:
+            label = self.label(method)
+            self.calls.labels(label).inc()
+            self.duration.labels(label).observe(0.01)
+            if failed:
+                self.failures.labels(label).inc()
+        return httpclient.Response(405 if refused else 500 if failed else 200)
+
+    def command(self, name: str, **fields: Any) -> httpclient.Response:
+        return self._answer(fields.get("method", "POST"), name == "raise")
+
+    def call(self, method: str = "GET", path: str = "/", **_: Any) -> httpclient.Response:
+        if path == "/metrics":
+            return httpclient.Response(200, generate_latest(self.registry))
+        return self._answer(method, False)
+
+
+METRIC_CASES = ("metrics-calls", "metrics-failures", "metrics-duration")
+
+
+@pytest.mark.parametrize("case", METRIC_CASES)
+def test_a_method_answered_405_is_not_charged(case):
+    ctx = MetricsCtx(refuse={"PUT"})  # Kubeless's Python runtime does not route PUT
+    note = cases_mod.get_case(case).check(ctx)
+    assert "PUT" not in note.split("(")[0] and "not counted: 1 PUT answered 405" in note
+    assert note.startswith("counted GET: +")
+
+
+def test_an_accepted_method_must_still_be_counted():
+    ctx = MetricsCtx(refuse={"PUT"}, count_refused=False)
+    ctx.label = lambda method: "GET" if method == "POST" else method  # miscounts POST
+    with pytest.raises(Failed, match="grew by"):
+        cases_mod.get_case("metrics-calls").check(ctx)
+
+
+def test_other_method_label_values_are_named():
+    ctx = MetricsCtx(label=lambda method: f"probe-{method}")  # Kubeless's Node image
+    with pytest.raises(Failed) as info:
+        cases_mod.get_case("metrics-calls").check(ctx)
+    got = info.value.got
+    assert "grew by GET: 0" in got
+    assert "method label values seen: probe-GET: +3, probe-POST: +3, probe-PUT: +1" in got
+
+
+def test_every_call_refused_is_a_failure_not_a_vacuous_pass():
+    with pytest.raises(Failed, match="answered 405/501"):
+        cases_mod.get_case("metrics-calls").check(MetricsCtx(refuse={"GET", "POST", "PUT"}))
