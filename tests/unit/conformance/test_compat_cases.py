@@ -10,6 +10,7 @@ from typing import Any, Dict
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
+from kubeless_runtime.cli import main
 from kubeless_runtime.conformance import cases as cases_mod
 from kubeless_runtime.conformance import httpclient
 from kubeless_runtime.conformance.cases import Failed
@@ -121,3 +122,34 @@ def test_other_method_label_values_are_named():
 def test_every_call_refused_is_a_failure_not_a_vacuous_pass():
     with pytest.raises(Failed, match="answered 405/501"):
         cases_mod.get_case("metrics-calls").check(MetricsCtx(refuse={"GET", "POST", "PUT"}))
+
+
+# --- level custom needs only --image -------------------------------------------------------------
+
+def test_level_custom_needs_only_the_image(monkeypatch, capsys):
+    from kubeless_runtime.conformance import runner as runner_mod
+    from kubeless_runtime.conformance.report import Report
+
+    seen = []
+
+    class FakeRunner:
+        def __init__(self, target, progress=None):
+            seen.append(target)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return None
+
+        def run(self):
+            target = seen[-1]
+            return Report(runtime=target.runtime, image=target.image, level=target.level,
+                          init_image=None, hard_timeouts_claimed=False, started=0.0,
+                          seconds=0.0, notes=[], results=[])
+
+    monkeypatch.setattr(runner_mod, "Runner", FakeRunner)
+    assert main(["conformance", "--image", "bitnami/tomcat:9.0", "--level", "custom", "-q"]) == 0
+    assert seen[0].runtime == "custom" and seen[0].image == "bitnami/tomcat:9.0"
+    assert main(["conformance", "--image", "img"]) == 2  # level function needs the runtime
+    assert "a custom image needs only --image with --level custom" in capsys.readouterr().err
