@@ -54,6 +54,21 @@ def check_healthz(ctx: CaseContext) -> str:
     return f"3 x 200, slowest {slowest:.3f} s (probe timeout {limit:g} s)"
 
 
+HEALTHZ_ROUNDS = 3
+"""Rounds of parallel requests before slowness counts as a failure (load comes and goes)."""
+HEALTHZ_BACKOFF = (1.0, 3.0)
+"""Seconds to wait before the second and third rounds."""
+LOADED_FACTOR = 4.0
+"""On a loaded machine a round may take up to this many times a lone /healthz."""
+
+
+def _lone_healthz(ctx: CaseContext, limit: float) -> float:
+    """The median time of 3 sequential /healthz: how slow this machine is right now."""
+    times = sorted(r.seconds for r in (ctx.call("GET", "/healthz", timeout=limit + 10)
+                                      for _ in range(3)) if r.status == 200)
+    return times[len(times) // 2] if times else 0.0
+
+
 @case("healthz-parallel", "custom", f"/healthz keeps answering {HEALTHZ_PARALLEL} parallel "
       "requests",
       "The liveness probe must keep succeeding while the server is busy; requests should be "
@@ -62,21 +77,49 @@ def check_healthz(ctx: CaseContext) -> str:
       "serve requests concurrently (threads, an event loop or workers) and keep a listen "
       "backlog of at least 128; Python's http.server defaults to 5", deployment=SERVER)
 def check_healthzparallel(ctx: CaseContext) -> str:
+    """Robust to a loaded machine, not to a small listen backlog.
+
+    A refused, reset or unanswered connection fails at once: a loaded machine is slow, it
+    does not drop connections.  Slowness alone gets up to HEALTHZ_ROUNDS rounds, each judged
+    against the probe's timeout or LOADED_FACTOR times a lone /healthz measured just before,
+    whichever is larger.  A backlog of 5 cannot hide behind that: the kernel drops the
+    connections it cannot queue and the clients retry them after 1 s, then 3 s, then 7 s, the
+    same on an idle or a busy machine, while a lone /healthz stays fast.
+    """
     limit = ctx.target.probe_timeout
-    started = time.monotonic()
-    responses = parallel(HEALTHZ_PARALLEL,
-                          lambda i: ctx.call("GET", "/healthz", timeout=limit + 10))
-    total = time.monotonic() - started
-    bad = [r for r in responses if r.status != 200]
-    slow = [r for r in responses if r.status == 200 and r.seconds > limit]
-    if bad or slow:
-        got = statuses(responses)
-        if slow:
-            got += (f"; {len(slow)} took longer than {limit:g} s (slowest "
-                    f"{max(r.seconds for r in slow):.2f} s)")
-        raise Failed(f"{HEALTHZ_PARALLEL} x 200, each within {limit:g} s", got)
-    slowest = max(r.seconds for r in responses)
-    return f"{HEALTHZ_PARALLEL} x 200 in {total:.2f} s, slowest {slowest:.3f} s"
+    rounds = []
+    for attempt in range(HEALTHZ_ROUNDS):
+        if attempt:
+            time.sleep(HEALTHZ_BACKOFF[min(attempt, len(HEALTHZ_BACKOFF)) - 1])
+        lone = _lone_healthz(ctx, limit)
+        allowed = max(limit, LOADED_FACTOR * lone)
+        started = time.monotonic()
+        responses = parallel(HEALTHZ_PARALLEL,
+                             lambda i, wait=allowed + 10: ctx.call("GET", "/healthz",
+                                                                   timeout=wait))
+        total = time.monotonic() - started
+        bad = [r for r in responses if r.status != 200]
+        if bad:
+            lost = sum(1 for r in bad if not r.status)
+            raise Failed(f"{HEALTHZ_PARALLEL} x 200", statuses(responses) + (
+                f" ({lost} connections refused, reset or unanswered: the server does not take "
+                "parallel connections; a small listen backlog?)" if lost else ""))
+        slowest = max(r.seconds for r in responses)
+        if slowest <= allowed:
+            note = f"{HEALTHZ_PARALLEL} x 200 in {total:.2f} s, slowest {slowest:.3f} s"
+            if allowed > limit:
+                note += (f" (allowed {allowed:.2f} s: a lone /healthz took {lone:.3f} s on "
+                         "this loaded machine)")
+            if rounds:
+                note += f" in round {attempt + 1}; before: " + "; ".join(rounds)
+            return note
+        slow = sum(1 for r in responses if r.seconds > allowed)
+        rounds.append(f"round {attempt + 1}: {slow} slower than {allowed:.2f} s, slowest "
+                      f"{slowest:.2f} s (a lone /healthz: {lone:.3f} s)")
+    raise Failed(f"{HEALTHZ_PARALLEL} x 200, each within {limit:g} s (or {LOADED_FACTOR:g} x a "
+                 f"lone /healthz on a loaded machine), in one of {HEALTHZ_ROUNDS} rounds",
+                 "; ".join(rounds) + "; delays of 1 s, 3 s, 7 s while a lone /healthz is fast "
+                 "are dropped connections retried: the listen backlog overflows")
 
 
 @case("sigterm", "custom", "stops within 10 s of SIGTERM",

@@ -4,8 +4,10 @@ with only an image, and healthz-parallel on a loaded machine."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from typing import Any, Dict
+import threading
+from typing import Any, Dict, List
 
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -14,6 +16,7 @@ from kubeless_runtime.cli import main
 from kubeless_runtime.conformance import cases as cases_mod
 from kubeless_runtime.conformance import httpclient
 from kubeless_runtime.conformance.cases import Failed
+from kubeless_runtime.conformance.cases import server as server_cases
 from kubeless_runtime.conformance.runner import Target, resolve_target
 from kubeless_runtime.tooling.catalog import load_catalog
 
@@ -153,3 +156,69 @@ def test_level_custom_needs_only_the_image(monkeypatch, capsys):
     assert seen[0].runtime == "custom" and seen[0].image == "bitnami/tomcat:9.0"
     assert main(["conformance", "--image", "img"]) == 2  # level function needs the runtime
     assert "a custom image needs only --image with --level custom" in capsys.readouterr().err
+
+
+# --- healthz-parallel: robust to a loaded machine, not to a listen backlog of 5 ------------------
+
+class HealthCtx(Ctx):
+    """Each round is 3 lone /healthz calls, then HEALTHZ_PARALLEL parallel ones."""
+
+    def __init__(self, rounds: List[Any]) -> None:
+        super().__init__()
+        self.target = dataclasses.replace(self.target, probe_timeout=1.0)  # Kubernetes' default
+        self.rounds = rounds  # per round: (lone seconds, [parallel answers as seconds or Response])
+        self.lock = threading.Lock()
+        self.count = 0
+
+    def call(self, method: str = "GET", path: str = "/", **_: Any) -> httpclient.Response:
+        per_round = 3 + server_cases.HEALTHZ_PARALLEL
+        with self.lock:
+            n, self.count = self.count, self.count + 1
+        lone, answers = self.rounds[min(n // per_round, len(self.rounds) - 1)]
+        position = n % per_round
+        if position < 3:
+            return httpclient.Response(200, b"OK", seconds=lone)
+        answer = answers[(position - 3) % len(answers)]
+        if isinstance(answer, httpclient.Response):
+            return answer
+        return httpclient.Response(200, b"OK", seconds=answer)
+
+
+def backlog_of_5() -> List[float]:
+    """Latencies a listen backlog of 5 gives 50 simultaneous connections: the kernel drops
+    what it cannot queue and the clients retry after 1 s, 3 s, 7 s..."""
+    return [0.01] * 6 + [1.01] * 6 + [3.01] * 6 + [7.01] * 6 + [15.01] * 26
+
+
+@pytest.fixture
+def healthz(monkeypatch):
+    monkeypatch.setattr(server_cases, "HEALTHZ_BACKOFF", (0.0, 0.0))
+    return cases_mod.get_case("healthz-parallel").check
+
+
+def test_healthz_parallel_allows_a_loaded_machine(healthz):
+    note = healthz(HealthCtx([(0.4, [0.3] * 40 + [1.5] * 10)]))  # probe timeout 1 s
+    assert "a lone /healthz took 0.400 s on this loaded machine" in note
+
+
+def test_healthz_parallel_retries_a_passing_spike(healthz):
+    note = healthz(HealthCtx([(0.02, [0.1] * 45 + [2.5] * 5), (0.02, [0.05] * 50)]))
+    assert "in round 2; before: round 1: 5 slower than 1.00 s" in note
+
+
+@pytest.mark.parametrize("lone", [0.005, 0.3])
+def test_healthz_parallel_fails_a_listen_backlog_of_5_idle_or_loaded(healthz, lone):
+    ctx = HealthCtx([(lone, backlog_of_5())])
+    with pytest.raises(Failed) as info:
+        healthz(ctx)
+    assert "round 3" in info.value.got and "listen backlog overflows" in info.value.got
+    assert ctx.count == 3 * (3 + server_cases.HEALTHZ_PARALLEL), "bounded: three rounds"
+
+
+def test_healthz_parallel_fails_at_once_on_a_reset_connection(healthz):
+    reset = httpclient.Response(0, error="the connection was reset", seconds=0.01)
+    ctx = HealthCtx([(0.01, [0.02] * 49 + [reset])])
+    with pytest.raises(Failed) as info:
+        healthz(ctx)
+    assert "1 connections refused, reset or unanswered" in info.value.got
+    assert ctx.count == 3 + server_cases.HEALTHZ_PARALLEL, "no retry for a dropped connection"
