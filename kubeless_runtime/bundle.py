@@ -13,6 +13,7 @@ import io
 import re
 import stat
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import List, Optional, Tuple
 
@@ -81,8 +82,17 @@ def zip_entries(data: bytes, source: str = "bundle") -> List[Entry]:
             if total > MAX_BUNDLE_BYTES:
                 raise UnsafeBundleError(f"{source} unpacks to more than "
                                         f"{MAX_BUNDLE_BYTES // 2**20} MiB")
-            with archive.open(info) as handle:
-                content = handle.read(info.file_size + 1)
+            try:
+                with archive.open(info) as handle:
+                    content = handle.read(info.file_size + 1)
+            except (zipfile.BadZipFile, zlib.error, EOFError, ValueError,
+                    NotImplementedError, OSError) as exc:
+                # zipfile stops at the size the header claims, so a lying header shows up
+                # as a CRC or stream error rather than as extra bytes.
+                raise UnsafeBundleError(
+                    f"{source}: entry {raw!r} does not match its header ({exc}): it is larger "
+                    "than its header says, or damaged; rebuild the zip with 'zip -r "
+                    "function.zip .'") from None
             if len(content) > info.file_size:
                 raise UnsafeBundleError(f"{source}: entry {raw!r} is larger than its header "
                                         "says")

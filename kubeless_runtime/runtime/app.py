@@ -1,23 +1,23 @@
-"""The WSGI application of the runtime: request log -> CORS -> function route or bottle.
+"""The ASGI application of the runtime: request log, CORS, ``/healthz``, ``/metrics``, function.
 
-A request goes: request log -> CORS -> :class:`FunctionApp` (body limit, then the worker pool
-of :mod:`.pool`, then metrics) -> reply. ``/healthz`` and ``/metrics`` are bottle routes that
-never touch a worker.
+:class:`FunctionApp` answers on the event loop: body limit, then a worker of
+:mod:`.pool` (awaited, holding no thread), then metrics, CORS and one log
+line. ``/healthz`` and ``/metrics`` never touch a worker, so they answer in
+milliseconds however many calls are in flight. :func:`cors` and
+:func:`request_logger` are the same two concerns as middlewares, for other ASGI
+apps.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-import threading
 import time
-from http import HTTPStatus
-from typing import Any, Callable, Iterable, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
-import bottle
-
+from .accesslog import RequestLog, combined_log_line
 from .config import Config
-from .event import invocation_from_environ
+from .event import wire_from_scope
 from .metrics import FunctionMetrics
 from .pool import PoolClosed, WorkerPool
 from .worker import BAD_REQUEST, CRASH, OK, TIMEOUT
@@ -25,224 +25,247 @@ from .worker import BAD_REQUEST, CRASH, OK, TIMEOUT
 log = logging.getLogger("kubeless_runtime")
 
 FUNCTION_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"})
-_CORS_ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"
+_CORS_ALLOW_METHODS = b"GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"
+_TEXT = b"text/plain; charset=utf-8"
 
-WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
+Scope = Dict[str, Any]
+ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
+Headers = List[Tuple[bytes, bytes]]
 
 
-def cors(app: WSGIApp) -> WSGIApp:
-    """Answer CORS preflight and add ``Access-Control-Allow-Origin: *`` to every answer."""
+def _header(scope: Scope, name: bytes) -> Optional[bytes]:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value
+    return None
 
-    def middleware(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD") == "OPTIONS":
-            requested = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "*")
-            start_response("204 No Content", [
-                ("Access-Control-Allow-Origin", "*"),
-                ("Access-Control-Allow-Methods", _CORS_ALLOW_METHODS),
-                ("Access-Control-Allow-Headers", requested),
-                ("Access-Control-Max-Age", "86400"),
-                ("Content-Length", "0"),
-            ])
-            return [b""]
 
-        def with_origin(status: str, headers: List[Tuple[str, str]], exc_info: Any = None):
-            if not any(name.lower() == "access-control-allow-origin" for name, _ in headers):
-                headers.append(("Access-Control-Allow-Origin", "*"))
-            return start_response(status, headers, exc_info)
+_ORIGIN = (b"access-control-allow-origin", b"*")
 
-        return app(environ, with_origin)
+
+def _preflight(scope: Scope) -> Tuple[int, Headers, bytes]:
+    requested = _header(scope, b"access-control-request-headers") or b"*"
+    return 204, [_ORIGIN, (b"access-control-allow-methods", _CORS_ALLOW_METHODS),
+                 (b"access-control-allow-headers", requested),
+                 (b"access-control-max-age", b"86400")], b""
+
+
+def _log_line(scope: Scope, status: int, size: int, seconds: float) -> str:
+    referer = user_agent = ""
+    for name, value in scope["headers"]:
+        if name == b"referer":
+            referer = value.decode("latin-1")
+        elif name == b"user-agent":
+            user_agent = value.decode("latin-1")
+    target = scope.get("raw_path") or scope["path"].encode()
+    if scope.get("query_string"):
+        target += b"?" + scope["query_string"]
+    client = scope.get("client") or ("-", 0)
+    return combined_log_line(client[0], scope["method"], target.decode("latin-1"),
+                             "HTTP/" + scope.get("http_version", "1.1"), status, size, referer,
+                             user_agent, seconds)
+
+
+def cors(app: ASGIApp) -> ASGIApp:
+    """Answer CORS preflight and add ``Access-Control-Allow-Origin: *`` to every answer.
+
+    For embedding other ASGI apps; the runtime's own app does the same inline.
+    """
+
+    async def middleware(scope: Scope, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        if scope["method"] == "OPTIONS":
+            await _reply(send, *_preflight(scope))
+            return
+
+        async def with_origin(message: Dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                if not any(name.lower() == b"access-control-allow-origin"
+                           for name, _ in headers):
+                    headers.append((b"access-control-allow-origin", b"*"))
+                message = dict(message, headers=headers)
+            await send(message)
+
+        await app(scope, receive, with_origin)
 
     return middleware
 
 
-class PeriodicFlushHandler(logging.StreamHandler):
-    """A log handler that flushes a few times a second instead of after every line.
+def request_logger(app: ASGIApp, stream: Any = None) -> ASGIApp:
+    """One Apache combined line per request (date, method, path, status, size, duration).
 
-    One ``write`` per request is a system call in the HTTP process, and each
-    system call there is a GIL hand-off between busy threads; batching the log
-    lines keeps them all while removing that cost from the request path.
+    For embedding other ASGI apps; the runtime's own app logs inline. The
+    returned app has ``request_log`` (a :class:`RequestLog`: ``flush()``,
+    ``start(loop)``) so a server can schedule flushes.
     """
+    request_log = RequestLog(stream)
 
-    def __init__(self, stream: Any, interval: float = 0.2) -> None:
-        super().__init__(stream)
-        self.interval = interval
-        threading.Thread(target=self._flush_forever, name="kubeless-log-flush",
-                         daemon=True).start()
+    async def middleware(scope: Scope, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        state = [500, 0]
 
-    def flush(self) -> None:
-        """Called by ``emit`` after each line: deliberately a no-op, see the class doc."""
+        async def capture(message: Dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                state[0] = message["status"]
+            else:
+                state[1] += len(message.get("body", b""))
+            await send(message)
 
-    def flush_now(self) -> None:
-        with self.lock:
-            try:
-                self.stream.flush()
-            except (OSError, ValueError):
-                pass
+        try:
+            await app(scope, receive, capture)
+        finally:
+            request_log.write(_log_line(scope, state[0], state[1],
+                                        time.perf_counter() - started))
 
-    def _flush_forever(self) -> None:
-        while True:
-            time.sleep(self.interval)
-            self.flush_now()
-
-    def close(self) -> None:
-        self.flush_now()
-        super().close()
-
-
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_clock_cache = [-1, ""]
+    middleware.request_log = request_log  # type: ignore[attr-defined]
+    return middleware
 
 
-def _log_time(now: float) -> str:
-    second = int(now)
-    if _clock_cache[0] != second:
-        local = time.localtime(second)
-        _clock_cache[1] = time.strftime(
-            f"%d/{_MONTHS[local.tm_mon - 1]}/%Y:%H:%M:%S %z", local)
-        _clock_cache[0] = second
-    return _clock_cache[1]
+async def _reply(send: Callable, status: int, headers: Headers, body: bytes) -> None:
+    headers.append((b"content-length", b"%d" % len(body)))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
-def combined_log_line(status_code: int, environ: dict, content_length: int,
-                      rt_us: int = 0, **_: Any) -> str:
-    """The line ``requestlogger.ApacheFormatter(with_response_time=True)`` writes.
-
-    The same Apache combined format plus response time, with the query string
-    kept in the request line and the timestamp formatted once per second
-    rather than once per request.
-    """
-    path = environ.get("PATH_INFO", "")
-    if environ.get("QUERY_STRING"):
-        path += "?" + environ["QUERY_STRING"]
-    return (f'{environ.get("REMOTE_ADDR", "-")} - - [{_log_time(time.time())}] '
-            f'"{environ.get("REQUEST_METHOD", "")} {path} {environ.get("SERVER_PROTOCOL", "")}" '
-            f'{status_code} {content_length} "{environ.get("HTTP_REFERER", "")}" '
-            f'"{environ.get("HTTP_USER_AGENT", "")}" {rt_us // 1000000}/{rt_us % 1000000}')
+def _text(status: int, message: str) -> Tuple[int, Headers, bytes]:
+    return status, [(b"content-type", _TEXT)], (message + "\n").encode("utf-8")
 
 
-def request_logger(app: WSGIApp, stream: Any = None) -> WSGIApp:
-    """Apache combined log lines (date, method, path, status, size, duration) on stdout."""
-    from requestlogger import WSGILogger
-
-    if stream is None:
-        stream = open(sys.stdout.fileno(), "w", buffering=1 << 16, encoding="utf-8",
-                      errors="replace", closefd=False)
-    handler = PeriodicFlushHandler(stream)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logger = WSGILogger(app, [handler], combined_log_line, propagate=False)
-    logger.flush = handler.flush_now
-    return logger
+class _Disconnected(Exception):
+    pass
 
 
-def _read_body(environ: dict, limit: int) -> Optional[bytes]:
+async def read_body(scope: Scope, receive: Callable, limit: int) -> Optional[bytes]:
     """The request body, or None when it is over ``limit`` (read no further than that)."""
-    stream = environ["wsgi.input"]
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or -1)
-    except ValueError:
-        length = -1
-    if length > limit:
+    declared = _header(scope, b"content-length")
+    if declared is not None and int(declared) > limit:
         return None
-    if length >= 0:
-        return stream.read(length) if length else b""
-    body = stream.read(limit + 1)
-    return None if len(body) > limit else body
-
-
-_REASONS = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
-_TEXT = "text/plain; charset=utf-8"
-
-
-def _status_line(code: int) -> str:
-    return _REASONS.get(code) or f"{code} Unknown"
-
-
-def make_app(metrics: FunctionMetrics) -> bottle.Bottle:
-    """The bottle app for ``/healthz`` and ``/metrics``; neither touches a worker."""
-    app = bottle.Bottle(catchall=True, autojson=False)
-
-    @app.route("/healthz", method=["GET", "HEAD"])
-    def healthz() -> str:
-        bottle.response.content_type = _TEXT
-        return "OK"
-
-    @app.route("/metrics", method=["GET", "HEAD"])
-    def prometheus() -> bytes:
-        body, content_type = metrics.exposition()
-        bottle.response.content_type = content_type
-        return body
-
-    return app
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+        if not message.get("more_body"):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 class FunctionApp:
-    """Every other path and method goes to the function, as plain WSGI.
+    """The runtime's ASGI app: request log, CORS, ``/healthz``, ``/metrics``, the function.
 
-    The function route is the hot path, so it skips bottle's routing and
-    response objects (a sizeable share of the HTTP process's time per call);
-    the function still gets a real bottle request inside its worker.
+    Logging and CORS are done inline rather than by the :func:`cors` and
+    :func:`request_logger` middlewares: the HTTP process is the runtime's one
+    single-threaded stage, and two wrapping layers per request were a
+    measurable share of it. Methods the function cannot get are answered here
+    in plain text: ``TRACE`` 405 (it would echo credentials back), anything
+    else unknown 501.
     """
 
     def __init__(self, config: Config, pool: WorkerPool, metrics: FunctionMetrics,
-                 fallback: WSGIApp) -> None:
+                 log_stream: Any = None) -> None:
         self.limit = config.body_limit
         self.pool = pool
         self.metrics = metrics
-        self.fallback = fallback
+        self.request_log = RequestLog(log_stream)
 
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        method = environ["REQUEST_METHOD"]
-        if environ.get("PATH_INFO") in ("/healthz", "/metrics") or method not in FUNCTION_METHODS:
-            return self.fallback(environ, start_response)
-        status, headers, body = self.call(environ, method)
-        headers.append(("Content-Length", str(len(body))))
-        start_response(_status_line(status), headers)
-        return [b"" if method == "HEAD" else body]
+    async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        if scope["method"] == "OPTIONS":
+            status, headers, body = _preflight(scope)
+        else:
+            try:
+                status, headers, body = await self.answer(scope, receive)
+            except _Disconnected:
+                return
+            for name, _ in headers:
+                if name.lower() == b"access-control-allow-origin":
+                    break
+            else:
+                headers.append(_ORIGIN)
+        await _reply(send, status, headers, body)
+        self.request_log.write(_log_line(scope, status, len(body),
+                                         time.perf_counter() - started))
 
-    @staticmethod
-    def _text(status: int, message: str) -> Tuple[int, List[Tuple[str, str]], bytes]:
-        return status, [("Content-Type", _TEXT)], (message + "\n").encode("utf-8")
+    async def answer(self, scope: Scope, receive: Callable) -> Tuple[int, Headers, bytes]:
+        """Status, headers and body for any request but a CORS preflight."""
+        method = scope["method"]
+        path = scope["path"]
+        if path == "/healthz" or path == "/metrics":
+            if method in ("GET", "HEAD"):
+                if path == "/healthz":
+                    answer = 200, [(b"content-type", _TEXT)], b"OK"
+                else:
+                    body, content_type = self.metrics.exposition()
+                    answer = 200, [(b"content-type", content_type.encode())], body
+            else:
+                answer = _text(405, f"{path} answers GET and HEAD only")
+                answer[1].append((b"allow", b"GET, HEAD"))
+        elif method in FUNCTION_METHODS:
+            return await self.call(scope, method, receive)
+        elif method == "TRACE":
+            answer = _text(405, "TRACE is not allowed: the function answers GET, POST, PUT, "
+                                "PATCH, DELETE, HEAD and OPTIONS")
+            answer[1].append((b"allow", _CORS_ALLOW_METHODS))
+        else:
+            answer = _text(501, f"{method} is not implemented: the function answers GET, POST, "
+                                "PUT, PATCH, DELETE, HEAD and OPTIONS")
+        return answer
 
-    def call(self, environ: dict, method: str) -> Tuple[int, List[Tuple[str, str]], bytes]:
+    async def call(self, scope: Scope, method: str,
+                   receive: Callable) -> Tuple[int, Headers, bytes]:
         """Status, headers and body of one function call."""
-        body = _read_body(environ, self.limit)
+        body = await read_body(scope, receive, self.limit)
         if body is None:
-            return self._text(413, f"Request body is larger than the limit of {self.limit} bytes "
-                                   "(set REQ_MB_LIMIT in MB, or FUNC_MEMFILE_MAX in bytes, to "
-                                   "raise it)")
+            return _text(413, f"Request body is larger than the limit of {self.limit} bytes "
+                              "(set REQ_MB_LIMIT in MB, or FUNC_MEMFILE_MAX in bytes, to "
+                              "raise it)")
         started = time.perf_counter()
         try:
-            outcome = self.pool.invoke(invocation_from_environ(environ, body))
-        except PoolClosed:
+            outcome = await self.pool.invoke(wire_from_scope(scope, body))
+        except PoolClosed as exc:
             self.metrics.record(method, time.perf_counter() - started, failed=True)
-            return self._text(503, "The runtime is shutting down; retry the call")
+            return _text(503, f"Service Unavailable: the runtime is shutting down ({exc}); "
+                              "retry the call")
         if outcome.kind == BAD_REQUEST:
-            return self._text(400, outcome.detail)
+            return _text(400, outcome.detail)
         self.metrics.record(method, time.perf_counter() - started, failed=outcome.kind != OK)
         if outcome.kind == OK:
             reply = outcome.reply
-            headers = list(reply.headers)
-            if not any(name.lower() == "content-type" for name, _ in headers):
-                headers.append(("Content-Type", "text/html; charset=UTF-8"))
-            return reply.status, headers, reply.body
-        where = f"{method} {environ.get('PATH_INFO')}"
+            return reply.status, reply.headers, reply.body
+        where = f"{method} {scope['path']}"
         if outcome.kind == TIMEOUT:
             log.error("%s: %s", where, outcome.detail)
-            return self._text(408, f"Timeout: {outcome.detail}")
+            return _text(408, f"Timeout: {outcome.detail}")
         if outcome.kind == CRASH:
             log.error("%s: %s; a new worker replaces it", where, outcome.detail)
-            return self._text(500, f"Internal Server Error: {outcome.detail}")
+            return _text(500, f"Internal Server Error: {outcome.detail}")
         log.error("%s: the function raised %s\n%s", where, outcome.detail,
                   outcome.traceback.rstrip())
-        return self._text(500, "Internal Server Error: the function raised "
-                               f"{outcome.detail.split(':', 1)[0]}; see the runtime's log")
+        return _text(500, "Internal Server Error: the function raised "
+                          f"{outcome.detail.split(':', 1)[0]}; see the runtime's log")
 
 
-def make_wsgi(config: Config, pool: WorkerPool, metrics: FunctionMetrics,
-              log_stream: Any = None) -> WSGIApp:
-    """The full middleware stack, for embedding in another WSGI server."""
-    app = FunctionApp(config, pool, metrics, make_app(metrics))
-    return request_logger(cors(app), log_stream)
+def make_app(config: Config, pool: WorkerPool, metrics: FunctionMetrics,
+             log_stream: Any = None) -> FunctionApp:
+    """The runtime's ASGI app (request log, CORS, function), for embedding in another server.
+
+    Its ``request_log`` must be flushed: ``app.request_log.start(loop)`` on a running loop.
+    """
+    return FunctionApp(config, pool, metrics, log_stream)
 
 
 def configure_logging() -> None:

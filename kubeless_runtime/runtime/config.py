@@ -23,6 +23,7 @@ DEFAULT_THREADS = 10
 DEFAULT_WORKERS_MIN = 2
 DEFAULT_WORKER_IDLE = 60.0
 DEFAULT_GRACE = 10.0
+DEFAULT_MAX_HEAD_BYTES = 64 * 1024
 
 
 class ConfigError(KubelessRuntimeError, ValueError):
@@ -56,6 +57,7 @@ class Config:
     workers_max: int = DEFAULT_THREADS
     worker_idle: float = DEFAULT_WORKER_IDLE
     grace: float = DEFAULT_GRACE
+    max_head_bytes: int = DEFAULT_MAX_HEAD_BYTES
 
     @property
     def context(self) -> dict:
@@ -139,6 +141,8 @@ def from_env(env: Optional[Mapping[str, str]] = None, **overrides) -> Config:
                                 minimum=1, integer=True)),
         worker_idle=_number(env, "KUBELESS_WORKER_IDLE", DEFAULT_WORKER_IDLE, minimum=0.1),
         grace=_number(env, "KUBELESS_GRACE_PERIOD", DEFAULT_GRACE, minimum=0),
+        max_head_bytes=int(_number(env, "KUBELESS_MAX_HEAD_BYTES", DEFAULT_MAX_HEAD_BYTES,
+                                   minimum=1024, integer=True)),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     values.setdefault("site_dirs", site_packages_dirs(Path(values["function_dir"])))

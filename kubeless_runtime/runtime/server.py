@@ -1,87 +1,188 @@
-"""The runtime's HTTP server: the WSGI app of :mod:`.app` on cheroot, with a SIGTERM drain.
+"""The runtime's HTTP server: the ASGI app of :mod:`.app` on uvicorn's event loop, with a
+SIGTERM drain bounded by ``KUBELESS_GRACE_PERIOD``.
 
-``serve`` is what ``python -m kubeless_runtime`` runs in a runtime image.
+``serve`` is what ``python -m kubeless_runtime`` runs in a runtime image. The
+port is bound before the loop starts so a busy port is a one-line error, and
+uvicorn runs on our loop (uvloop when installed) with its httptools protocol
+subclassed by :mod:`.protocol`; its own signal handling and graceful shutdown
+are not used because ours must end calls at the grace period with 503 and
+exit before Kubernetes would kill the pod.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
-import threading
+import socket
 import time
 from typing import Any, Optional
 
-from .app import configure_logging, make_wsgi
+from .accesslog import combined_log_line
+from .app import configure_logging, make_app
 from .config import Config
 from .metrics import FunctionMetrics
 from .pool import WorkerPool
+from .protocol import protocol_class
 
 log = logging.getLogger("kubeless_runtime")
+KEEP_ALIVE = 5.0
+"""Seconds an idle keep-alive connection is kept open (uvicorn's default)."""
+SHUTDOWN_MARGIN = 0.5
+"""Seconds of the grace period kept for answering 503 and stopping workers."""
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's loop when installed (a faster loop for the same code), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, or an error that says which variable to change."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"Cannot listen on {host}:{port}: {exc}. "
+                      "Set FUNC_PORT (or --port) to a free port.") from None
+    sock.setblocking(False)
+    return sock
 
 
 class Runtime:
-    """The pool plus the HTTP server, with a graceful stop on SIGTERM."""
+    """The pool plus the HTTP server, with a bounded graceful stop on SIGTERM."""
 
     def __init__(self, config: Config, pool: Optional[WorkerPool] = None) -> None:
         self.config = config
         self.metrics = FunctionMetrics()
         self.pool = pool or WorkerPool(config)
+        self.app = make_app(config, self.pool, self.metrics)
+        self.sock: Optional[socket.socket] = None
         self.server: Any = None
-        self._stop = threading.Event()
+        self._stop: Optional[asyncio.Event] = None
+        self._stop_requested_at = 0.0
 
     def start(self) -> None:
-        """Load the function in the warm workers and bind the port; raises on a bad function."""
-        from cheroot.wsgi import Server
-
+        """Load the function in a worker and bind the port; raises on a bad function."""
         if not self.pool.started:
             self.pool.start()
-        app = make_wsgi(self.config, self.pool, self.metrics)
-        self.server = Server((self.config.host, self.config.port), app,
-                             numthreads=self.config.threads, request_queue_size=128,
-                             shutdown_timeout=self.config.grace, server_name="kubeless-runtime")
         try:
-            self.server.prepare()
-        except OSError as exc:
-            self.pool.close(0)
-            raise OSError(f"Cannot listen on {self.config.host}:{self.config.port}: {exc}. "
-                          "Set FUNC_PORT (or --port) to a free port.") from None
+            self.sock = bind(self.config.host, self.config.port)
+        except OSError:
+            self.pool.abandon()
+            raise
 
     @property
     def port(self) -> int:
-        return self.server.bind_addr[1]
+        return self.sock.getsockname()[1]
 
-    def request_stop(self, *_: Any) -> None:
+    def _log_rejection(self, client: Any, method: str, url: bytes, status: int,
+                       size: int) -> None:
+        remote = client[0] if client else "-"
+        self.app.request_log.write(combined_log_line(
+            remote, method, url.decode("latin-1") or "-", "HTTP/1.1", status, size))
+
+    def _uvicorn(self) -> Any:
+        import uvicorn
+
+        config = uvicorn.Config(
+            self.app, http=protocol_class(self.config.max_head_bytes, self._log_rejection),
+            lifespan="off", access_log=False, log_config=None, proxy_headers=False,
+            server_header=False, timeout_keep_alive=int(KEEP_ALIVE), ws="none",
+            interface="asgi3")
+        config.load()
+        server = uvicorn.Server(config)
+        server.lifespan = config.lifespan_class(config)
+        return server
+
+    def request_stop(self) -> None:
+        """Stop accepting at once; the drain runs in :meth:`_main`."""
+        if self._stop is None or self._stop.is_set():
+            return
+        self._stop_requested_at = time.monotonic()
+        for server in getattr(self.server, "servers", ()):
+            server.close()
         self._stop.set()
 
-    def run(self) -> int:
-        """Serve until SIGTERM/SIGINT; finish in-flight calls within the grace period."""
-        serving = threading.Thread(target=self.server.serve, name="kubeless-http", daemon=True)
-        serving.start()
-        log.info("serving %s.%s on %s:%s (timeout %gs, workers %d-%d)",
+    async def _main(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self.pool.attach(loop)
+        self.app.request_log.start(loop)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, self.request_stop)
+            except (NotImplementedError, RuntimeError):
+                pass
+        self.server = self._uvicorn()
+        await self.server.on_tick(0)
+        await self.server.startup(sockets=[self.sock])
+        log.info("serving %s.%s on %s:%s (timeout %gs, %d calls at once, workers %d-%d)",
                  self.config.module_name, self.config.handler_name, self.config.host, self.port,
-                 self.config.timeout, self.config.workers_min, self.config.workers_max)
-        while not self._stop.wait(0.5):
-            if not serving.is_alive():
-                break
-        started = time.monotonic()
-        self.server.stop()
-        self.pool.close(max(0.0, self.config.grace - (time.monotonic() - started)))
-        serving.join(5)
-        flush = getattr(self.server.wsgi_app, "flush", None)
-        if flush:
-            flush()
+                 self.config.timeout, self.config.threads, self.config.workers_min,
+                 self.config.workers_max)
+        ticks = loop.create_task(self._tick())
+        await self._stop.wait()
+        ticks.cancel()
+        await self._drain()
+
+    async def _tick(self) -> None:
+        counter = 0
+        while True:
+            await asyncio.sleep(1.0)
+            counter += 10
+            await self.server.on_tick(counter)
+
+    async def _drain(self) -> None:
+        """In-flight calls get the grace period less a margin; then 503 and the workers stop."""
+        state = self.server.server_state
+        for server in self.server.servers:
+            server.close()
+        for connection in list(state.connections):
+            connection.shutdown()
+        elapsed = time.monotonic() - self._stop_requested_at
+        budget = max(0.0, self.config.grace - SHUTDOWN_MARGIN - elapsed)
+        await self.pool.close(budget)
+        deadline = time.monotonic() + min(0.3, max(0.05, self.config.grace / 10))
+        while state.tasks and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        for connection in list(state.connections):
+            connection.transport.close()
+        for task in list(state.tasks):
+            task.cancel()
+
+    def run(self) -> int:
+        """Serve until SIGTERM/SIGINT; in-flight calls finish within the grace period."""
+        loop = new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._main())
+        finally:
+            self.app.request_log.flush()
+            try:
+                pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+                for task in pending:
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            finally:
+                loop.close()
+            remaining = self.config.grace - (time.monotonic() - self._stop_requested_at)
+            self.pool.shutdown_blocking(max(0.1, min(2.0, remaining - 0.1)))
         log.info("stopped")
         return 0
-
-    def install_signal_handlers(self) -> None:
-        signal.signal(signal.SIGTERM, self.request_stop)
-        signal.signal(signal.SIGINT, self.request_stop)
 
 
 def serve(config: Config, pool: Optional[WorkerPool] = None) -> int:
     """Run the runtime in the foreground until SIGTERM; what ``python -m kubeless_runtime`` does."""
     configure_logging()
     runtime = Runtime(config, pool)
-    runtime.install_signal_handlers()
     runtime.start()
     return runtime.run()

@@ -1,6 +1,6 @@
 """Our Python runtime whose server process exits when the function raises (broken on purpose).
 
-A WSGI middleware ends the process instead of sending the 500, as a server without an
+An ASGI middleware ends the process instead of sending the 500, as a server without an
 exception handler around the function would; everything else is unchanged.
 """
 
@@ -9,28 +9,28 @@ import sys
 
 
 def main():
-    from kubeless_runtime import server
     from kubeless_runtime.cli import main as serve
+    from kubeless_runtime.runtime import server
 
-    make_wsgi = server.make_wsgi
+    make_app = server.make_app
 
-    def broken_make_wsgi(*args, **kwargs):
-        app = make_wsgi(*args, **kwargs)
+    def broken_make_app(*args, **kwargs):
+        app = make_app(*args, **kwargs)
 
-        def die_on_500(environ, start_response):
-            def watch(status, headers, exc_info=None):
-                if status.startswith("500"):
+        async def die_on_500(scope, receive, send):
+            async def watch(message):
+                if message["type"] == "http.response.start" and message["status"] == 500:
                     sys.stderr.write("broken runtime: the function raised; exiting\n")
                     sys.stderr.flush()
                     os._exit(70)
-                return start_response(status, headers, exc_info)
+                await send(message)
 
-            return app(environ, watch)
+            await app(scope, receive, watch)
 
-        die_on_500.flush = getattr(app, "flush", None)
+        die_on_500.request_log = app.request_log
         return die_on_500
 
-    server.make_wsgi = broken_make_wsgi
+    server.make_app = broken_make_app
     return serve(["serve"])
 
 

@@ -1,31 +1,32 @@
 """Our Python runtime that drops the event-* request headers before building the event.
 
-A WSGI middleware removes them from the request; everything else is unchanged.
+An ASGI middleware removes them from the request; everything else is unchanged.
 """
 
 import sys
 
-EVENT_HEADERS = ("HTTP_EVENT_ID", "HTTP_EVENT_TYPE", "HTTP_EVENT_TIME", "HTTP_EVENT_NAMESPACE")
+EVENT_HEADERS = (b"event-id", b"event-type", b"event-time", b"event-namespace")
 
 
 def main():
-    from kubeless_runtime import server
     from kubeless_runtime.cli import main as serve
+    from kubeless_runtime.runtime import server
 
-    make_wsgi = server.make_wsgi
+    make_app = server.make_app
 
-    def broken_make_wsgi(*args, **kwargs):
-        app = make_wsgi(*args, **kwargs)
+    def broken_make_app(*args, **kwargs):
+        app = make_app(*args, **kwargs)
 
-        def drop_event_headers(environ, start_response):
-            for name in EVENT_HEADERS:
-                environ.pop(name, None)
-            return app(environ, start_response)
+        async def drop_event_headers(scope, receive, send):
+            if scope["type"] == "http":
+                scope = dict(scope, headers=[(k, v) for k, v in scope["headers"]
+                                             if k.lower() not in EVENT_HEADERS])
+            await app(scope, receive, send)
 
-        drop_event_headers.flush = getattr(app, "flush", None)
+        drop_event_headers.request_log = app.request_log
         return drop_event_headers
 
-    server.make_wsgi = broken_make_wsgi
+    server.make_app = broken_make_app
     return serve(["serve"])
 
 

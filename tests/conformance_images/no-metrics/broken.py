@@ -1,30 +1,33 @@
 """Our Python runtime with GET /metrics answering 404 (broken on purpose).
 
-A WSGI middleware in front of the runtime's own stack; everything else is unchanged.
+An ASGI middleware in front of the runtime's own stack; everything else is unchanged.
 """
 
 import sys
 
 
 def main():
-    from kubeless_runtime import server
     from kubeless_runtime.cli import main as serve
+    from kubeless_runtime.runtime import server
 
-    make_wsgi = server.make_wsgi
+    make_app = server.make_app
 
-    def broken_make_wsgi(*args, **kwargs):
-        app = make_wsgi(*args, **kwargs)
+    def broken_make_app(*args, **kwargs):
+        app = make_app(*args, **kwargs)
 
-        def no_metrics(environ, start_response):
-            if environ.get("PATH_INFO") == "/metrics":
-                start_response("404 Not Found", [("Content-Type", "text/plain")])
-                return [b"no /metrics in this runtime\n"]
-            return app(environ, start_response)
+        async def no_metrics(scope, receive, send):
+            if scope["type"] == "http" and scope["path"] == "/metrics":
+                body = b"no /metrics in this runtime\n"
+                await send({"type": "http.response.start", "status": 404, "headers": [
+                    (b"content-type", b"text/plain"), (b"content-length", b"%d" % len(body))]})
+                await send({"type": "http.response.body", "body": body})
+                return
+            await app(scope, receive, send)
 
-        no_metrics.flush = getattr(app, "flush", None)
+        no_metrics.request_log = app.request_log
         return no_metrics
 
-    server.make_wsgi = broken_make_wsgi
+    server.make_app = broken_make_app
     return serve(["serve"])
 
 

@@ -9,13 +9,13 @@ import sys
 
 
 def main():
-    from kubeless_runtime import invoke
     from kubeless_runtime.cli import main as serve
+    from kubeless_runtime.runtime import worker
 
-    def forget_instead_of_kill(worker):
-        worker.conn.close()  # no SIGKILL: the process finishes the call on its own
+    def forget_instead_of_kill(process):
+        pass  # no SIGKILL: the pool closes its channel, the process finishes the call on its own
 
-    invoke._Worker.kill = forget_instead_of_kill
+    worker.WorkerProcess.signal_kill = forget_instead_of_kill
     return serve(["serve"])
 
 

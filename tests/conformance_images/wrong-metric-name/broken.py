@@ -1,6 +1,6 @@
 """Our Python runtime exposing function_calls_total as function_invocations_total.
 
-A WSGI middleware rewrites the /metrics text (still valid Prometheus text); everything else is
+An ASGI middleware rewrites the /metrics text (still valid Prometheus text); everything else is
 unchanged.
 """
 
@@ -8,38 +8,38 @@ import sys
 
 
 def main():
-    from kubeless_runtime import server
     from kubeless_runtime.cli import main as serve
+    from kubeless_runtime.runtime import server
 
-    make_wsgi = server.make_wsgi
+    make_app = server.make_app
 
-    def broken_make_wsgi(*args, **kwargs):
-        app = make_wsgi(*args, **kwargs)
+    def broken_make_app(*args, **kwargs):
+        app = make_app(*args, **kwargs)
 
-        def renamed(environ, start_response):
-            if environ.get("PATH_INFO") != "/metrics":
-                return app(environ, start_response)
-            seen = {}
+        async def renamed(scope, receive, send):
+            if scope["type"] != "http" or scope["path"] != "/metrics":
+                await app(scope, receive, send)
+                return
+            seen = {"body": b""}
 
-            def capture(status, headers, exc_info=None):
-                seen["status"], seen["headers"] = status, headers
-                return lambda data: None
+            async def capture(message):
+                if message["type"] == "http.response.start":
+                    seen["start"] = message
+                else:
+                    seen["body"] += message.get("body", b"")
 
-            result = app(environ, capture)
-            try:
-                body = b"".join(result)
-            finally:
-                if hasattr(result, "close"):
-                    result.close()
-            body = body.replace(b"function_calls", b"function_invocations")
-            headers = [(k, v) for k, v in seen["headers"] if k.lower() != "content-length"]
-            start_response(seen["status"], headers + [("Content-Length", str(len(body)))])
-            return [body]
+            await app(scope, receive, capture)
+            body = seen["body"].replace(b"function_calls", b"function_invocations")
+            headers = [(k, v) for k, v in seen["start"].get("headers", [])
+                       if k.lower() != b"content-length"]
+            headers.append((b"content-length", b"%d" % len(body)))
+            await send(dict(seen["start"], headers=headers))
+            await send({"type": "http.response.body", "body": body})
 
-        renamed.flush = getattr(app, "flush", None)
+        renamed.request_log = app.request_log
         return renamed
 
-    server.make_wsgi = broken_make_wsgi
+    server.make_app = broken_make_app
     return serve(["serve"])
 
 

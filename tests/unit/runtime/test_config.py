@@ -64,3 +64,10 @@ def test_workers_min_defaults_below_max_and_is_at_least_one():
     assert from_env({}).workers_min == 2
     with pytest.raises(ConfigError, match="KUBELESS_WORKERS_MIN"):
         from_env({"KUBELESS_WORKERS_MIN": "0"})
+
+
+def test_request_head_limit():
+    assert from_env({}).max_head_bytes == 65536
+    assert from_env({"KUBELESS_MAX_HEAD_BYTES": "8192"}).max_head_bytes == 8192
+    with pytest.raises(ConfigError, match="KUBELESS_MAX_HEAD_BYTES"):
+        from_env({"KUBELESS_MAX_HEAD_BYTES": "lots"})

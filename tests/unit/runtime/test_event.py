@@ -81,3 +81,32 @@ def test_malformed_json_is_refused_when_the_event_is_built():
     invocation = invocation_from_environ(environ(CONTENT_TYPE="application/json"), b"{bad")
     with pytest.raises(BadRequest, match="Malformed JSON"):
         build_event(invocation, 1 << 20)
+
+
+def test_json_nesting_beyond_the_limit_is_a_bad_request_without_recursing():
+    import pytest
+
+    from kubeless_runtime.runtime.event import MAX_JSON_DEPTH, BadRequest, parse_data
+
+    ok = b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH
+    assert parse_data("application/json", ok) is not None
+    with pytest.raises(BadRequest, match=str(MAX_JSON_DEPTH)):
+        parse_data("application/json", b"[" * 100_000 + b"]" * 100_000)
+    brackets_in_strings = b'{"a": "' + b"[" * 2000 + b'"}'
+    assert parse_data("application/json", brackets_in_strings) == {"a": "[" * 2000}
+
+
+def test_wire_round_trip_builds_the_environ_in_the_worker():
+    from kubeless_runtime.runtime.event import invocation_from_wire, wire_from_scope
+
+    scope = {"method": "POST", "path": "/a b", "query_string": b"x=1", "http_version": "1.1",
+             "headers": [(b"content-type", b"text/plain"), (b"event-id", b"e1"),
+                         (b"x-many", b"1"), (b"x-many", b"2")],
+             "client": ("127.0.0.1", 5), "server": ("127.0.0.1", 80), "scheme": "http"}
+    invocation = invocation_from_wire(wire_from_scope(scope, b"body"))
+    assert invocation.environ["PATH_INFO"] == "/a b"
+    assert invocation.environ["QUERY_STRING"] == "x=1"
+    assert invocation.environ["CONTENT_TYPE"] == "text/plain"
+    assert invocation.environ["CONTENT_LENGTH"] == "4"
+    assert invocation.environ["HTTP_X_MANY"] == "1,2"
+    assert invocation.event_headers["event-id"] == "e1"

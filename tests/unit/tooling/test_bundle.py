@@ -52,3 +52,34 @@ def test_not_a_zip(tmp_path):
     bad.write_text("plain text")
     with pytest.raises(BundleError, match="not a readable zip"):
         extract_zip(bad, tmp_path)
+
+
+def lying_zip(path, real_size=4 * 1024 * 1024, claimed=16):
+    """A deflated entry whose local and central headers claim ``claimed`` bytes."""
+    import struct
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("fn.py", b"x" * real_size)
+    data = bytearray(path.read_bytes())
+    local = data.find(b"PK\x03\x04")
+    struct.pack_into("<I", data, local + 22, claimed)
+    central = data.find(b"PK\x01\x02")
+    struct.pack_into("<I", data, central + 24, claimed)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_zip_bomb_whose_header_lies_gets_the_same_one_paragraph_error(tmp_path):
+    from kubeless_runtime.bundle import UnsafeBundleError, zip_entries
+
+    bundle = lying_zip(tmp_path / "bomb.zip")
+    with pytest.raises(UnsafeBundleError) as caught:
+        zip_entries(bundle.read_bytes(), "bomb.zip")
+    message = str(caught.value)
+    assert "fn.py" in message and "header" in message and "\n" not in message
+    assert caught.value.code == "unsafe-bundle"
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(UnsafeBundleError):
+        extract_zip(bundle, out)
+    assert list(out.iterdir()) == []

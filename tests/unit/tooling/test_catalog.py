@@ -277,7 +277,7 @@ def test_build_context_holds_the_package_requirements_and_recipe(tmp_path):
     assert not [n for n in members
                 if "/_images/" in n or "__pycache__" in n or n.endswith(".pyc")]
     requirements = members["requirements.txt"].decode()
-    assert "bottle" in requirements and "cheroot" in requirements
+    assert "bottle" in requirements and "uvicorn" in requirements
     assert "docker" not in requirements and "pytest" not in requirements
     assert members["ca-bundle.crt"] == b""
 
