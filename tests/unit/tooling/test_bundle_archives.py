@@ -229,3 +229,14 @@ def test_serve_installs_the_bundles_requirements_and_says_so(tmp_path, monkeypat
     mine.write_text("requests\n")
     serve_cli.serve_config(serve_args(bundle, str(mine)), out_dir(tmp_path / "again"))
     assert installed == ["requests\n"]
+
+
+def test_kubernetes_export_gets_the_installation_for_a_bundles_dependency_file(tmp_path):
+    from kubeless_runtime.tooling.kubernetes import export_objects
+
+    bundle = files(tmp_path / "x", ".tar.gz", **{"fn.py": "import yaml\n",
+                                                 "requirements.txt": "PyYAML\n"})
+    spec = DeploySpec("fn", "python3.11", from_file=str(bundle), handler="fn.handler")
+    deployment = export_objects(spec, host_env={})[1]
+    init = deployment["spec"]["template"]["spec"].get("initContainers") or []
+    assert any("python-init" in container["image"] for container in init), init
