@@ -85,7 +85,7 @@ if (minWorkers > maxWorkers) {
 const idleMs = numberEnv('KUBELESS_WORKER_IDLE', 60, { min: 0 }) * 1000;
 
 const context = {
-  'function-name': env.FUNC_NAME || env.KUBELESS_FUNC_NAME || modName,
+  'function-name': handlerName, // as Kubeless's runtime: the handler, not the deployment
   timeout: timeoutSec,
   runtime: env.FUNC_RUNTIME,
   'memory-limit': env.FUNC_MEMORY_LIMIT,
@@ -136,13 +136,21 @@ class WorkerPool {
     return ready;
   }
 
-  run(payload, timeoutMs) {
-    return new Promise((resolve) => {
-      const job = { payload, resolve, worker: null, done: false };
-      job.timer = setTimeout(() => this.expire(job), timeoutMs);
-      this.queue.push(job);
-      this.dispatch();
-    });
+  // Queues a call; job.outcome resolves with its first outcome. onStream receives the
+  // streamed response's 'head' and 'chunk' messages as they arrive.
+  submit(payload, timeoutMs, onStream) {
+    const job = { payload, onStream, worker: null, done: false, pending: [] };
+    job.outcome = new Promise((resolve) => { job.resolve = resolve; });
+    job.timer = setTimeout(() => this.expire(job), timeoutMs);
+    this.queue.push(job);
+    this.dispatch();
+    return job;
+  }
+
+  // Sends a message to the worker running job (request body chunks, acks); queued until then.
+  send(job, msg) {
+    if (!job.worker) job.pending.push(msg);
+    else if (this.workers.has(job.worker) && job.worker.job === job) job.worker.postMessage(msg);
   }
 
   dispatch() {
@@ -157,6 +165,7 @@ class WorkerPool {
     worker.job = job;
     job.worker = worker;
     worker.postMessage(job.payload);
+    for (const msg of job.pending.splice(0)) worker.postMessage(msg);
   }
 
   release(worker) {
@@ -181,6 +190,8 @@ class WorkerPool {
     if (msg.type === 'done') {
       clearTimeout(job.timer);
       this.release(worker);
+    } else if (msg.type === 'head' || msg.type === 'chunk') {
+      job.onStream(msg);
     } else {
       this.settle(job, msg);
     }
@@ -285,16 +296,22 @@ app.get('/metrics', async (req, res) => {
   res.set('Content-Type', prom.register.contentType).send(await prom.register.metrics());
 });
 
+// Parsed bodies become event.data; their bytes are kept so extensions.request can replay them
+// as a stream. A multipart body is left unread, as Kubeless does: the function reads
+// extensions.request as a stream (busboy and the like), chunk by chunk from this thread.
 const limit = `${bodyLimitMb}mb`;
-app.use(express.json({ limit, strict: false, type: ['application/json', 'application/*+json'] }));
-app.use(express.text({ limit, type: 'text/*' }));
-app.use(express.raw({ limit, type: () => true }));
+const keepRaw = (req, res, buf) => { req.rawBody = buf; };
+const isMultipart = (req) => Boolean(req.is('multipart/*'));
+app.use(express.json({ limit, strict: false, type: ['application/json', 'application/*+json'], verify: keepRaw }));
+app.use(express.text({ limit, type: 'text/*', verify: keepRaw }));
+app.use(express.raw({ limit, type: (req) => !isMultipart(req) }));
 
 app.use(async (req, res) => {
   const labels = { method: req.method };
   calls.inc(labels);
   const stopTimer = duration.startTimer(labels);
   inflight++;
+  const streamed = isMultipart(req) && !req.readableEnded;
   const payload = {
     event: {
       data: Buffer.isBuffer(req.body) ? new Uint8Array(req.body) : req.body === undefined ? '' : req.body,
@@ -304,13 +321,25 @@ app.use(async (req, res) => {
       'event-namespace': req.get('event-namespace'),
     },
     request: describeRequest(req),
+    streamed,
+    raw: req.rawBody ? new Uint8Array(req.rawBody) : undefined,
   };
+  const job = pool.submit(payload, timeoutSec * 1000, (msg) => relay(res, job, msg));
+  if (streamed) streamRequest(req, res, job);
   try {
-    const outcome = await pool.run(payload, timeoutSec * 1000);
+    const outcome = await job.outcome;
     stopTimer();
-    if (outcome.type !== 'response') failures.inc(labels);
+    if (outcome.type !== 'response' && outcome.type !== 'end') failures.inc(labels);
+    if (job.refused) return; // answered 413 while the body streamed in
     if (outcome.type === 'response') sendReply(res, outcome);
-    else if (outcome.type === 'timeout') res.status(408).send(`Function timed out after ${timeoutSec}s\n`);
+    else if (outcome.type === 'end') res.end();
+    else if (res.headersSent) {
+      // The status went out with the first chunk: all that is left is to cut the answer short.
+      const why = outcome.type === 'timeout' ? `timed out after ${timeoutSec}s` : 'failed';
+      if (outcome.type === 'error') console.error(`Function ${modName}.${handlerName} failed: ${outcome.stack}`);
+      console.error(`Function ${modName}.${handlerName} ${why} while streaming its response; the response was cut short.`);
+      res.destroy();
+    } else if (outcome.type === 'timeout') res.status(408).send(`Function timed out after ${timeoutSec}s\n`);
     else {
       if (outcome.type === 'error') console.error(`Function ${modName}.${handlerName} failed: ${outcome.stack}`);
       res.status(500).send('Internal Server Error\n');
@@ -319,6 +348,52 @@ app.use(async (req, res) => {
     inflight--;
   }
 });
+
+// A streamed response: status and headers first, then each chunk as the function writes it.
+// The worker writes the next chunk once this one is acknowledged (the socket took it).
+function relay(res, job, msg) {
+  const ack = once(() => pool.send(job, { type: 'ack' }));
+  if (job.refused || res.destroyed) {
+    if (msg.type === 'chunk') ack();
+  } else if (msg.type === 'head') {
+    res.status(msg.status);
+    for (const [name, value] of Object.entries(msg.headers)) res.setHeader(name, value);
+    res.flushHeaders();
+  } else if (msg.type === 'chunk') {
+    const data = msg.data;
+    if (res.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength))) ack();
+    else {
+      res.once('drain', ack);
+      res.once('close', ack);
+    }
+  }
+}
+
+function once(fn) {
+  let called = false;
+  return () => { if (!called) { called = true; fn(); } };
+}
+
+// A multipart body goes to the worker chunk by chunk; REQ_MB_LIMIT still applies.
+function streamRequest(req, res, job) {
+  const max = bodyLimitMb * 1024 * 1024;
+  let size = 0;
+  req.on('data', (chunk) => {
+    if (job.refused) return;
+    size += chunk.length;
+    if (size > max) {
+      job.refused = true;
+      pool.send(job, { type: 'request-error', message: `request body larger than the ${bodyLimitMb} MB limit (REQ_MB_LIMIT)` });
+      if (!res.headersSent) {
+        res.set('Connection', 'close').status(413).send(`Request body larger than the ${bodyLimitMb} MB limit (REQ_MB_LIMIT)\n`);
+      } else res.destroy();
+      return;
+    }
+    pool.send(job, { type: 'request-data', data: new Uint8Array(chunk) });
+  });
+  req.on('end', () => { if (!job.refused) pool.send(job, { type: 'request-end' }); });
+  req.on('error', (err) => pool.send(job, { type: 'request-error', message: err.message }));
+}
 
 // Body-parser and other errors, with CORS headers already set by cors().
 app.use((err, req, res, next) => {

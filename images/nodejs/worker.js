@@ -6,24 +6,34 @@
 // See the comment block at the top of kubeless.js for why.
 
 const path = require('path');
+const { Readable, Writable } = require('stream');
 const { pathToFileURL } = require('url');
 const { parentPort, workerData } = require('worker_threads');
+const typeIs = require('type-is');
 
 const { modPath, handlerName, installDir, context } = workerData;
 
-// Records what the function does with event.extensions.response; kubeless.js replays
-// it on the real Express response. Covers the Express/Node calls functions use.
-class ResponseShim {
-  constructor(onFinish) {
+// event.extensions.response: a Writable stream with the Express helpers functions use.
+// send()/json()/sendStatus() (and a function's return value) answer in one message, as
+// Express does; write(), end(chunk) and src.pipe(response) stream: the status and headers go
+// out first ('head'), then each chunk ('chunk') as it is written, then 'end'. A chunk is
+// acknowledged by kubeless.js once the socket took it, so a piped stream cannot outrun the
+// client (backpressure across the thread boundary) and no body is held whole in memory.
+class ResponseStream extends Writable {
+  constructor(post) {
+    super();
+    this.post = post;
     this.statusCode = 200;
     this.headers = {};
-    this.chunks = [];
-    this.finished = false;
-    this.onFinish = onFinish;
+    this.started = false; // head sent: streaming
+    this.answered = false; // send()/json() answered, or end() posted
+    this.piped = false;
+    this.pendingAck = null;
+    this.on('pipe', () => { this.piped = true; });
   }
 
-  get headersSent() { return this.finished; }
-  get writableEnded() { return this.finished; }
+  get headersSent() { return this.started || this.answered; }
+  get finished() { return this.answered; }
 
   status(code) { this.statusCode = Number(code); return this; }
 
@@ -40,37 +50,93 @@ class ResponseShim {
   setHeader(field, value) { return this.set(field, value); }
   get(field) { return this.headers[field.toLowerCase()]; }
   getHeader(field) { return this.get(field); }
+  getHeaders() { return { ...this.headers }; }
+  hasHeader(field) { return this.get(field) !== undefined; }
   removeHeader(field) { delete this.headers[field.toLowerCase()]; }
-  type(contentType) { return this.set('content-type', contentType); }
+  type(contentType) { return this.set('content-type', contentType.includes('/') ? contentType : `application/${contentType}`); }
   writeHead(code, headers) { this.status(code); if (headers) this.set(headers); return this; }
-  write(chunk) { this.chunks.push(Buffer.from(chunk)); return true; }
+  flushHeaders() { this.startStream(); }
+
+  startStream() {
+    if (this.started || this.answered) return;
+    this.started = true;
+    this.post({ type: 'head', status: this.statusCode, headers: this.headers });
+  }
+
+  _write(chunk, encoding, callback) {
+    if (this.answered && !this.started) {
+      callback(new Error('write after the response was sent with send()/json()'));
+      return;
+    }
+    this.startStream();
+    this.pendingAck = callback;
+    this.post({ type: 'chunk', data: new Uint8Array(chunk) }); // a copy: only its own bytes cross
+  }
+
+  ack() {
+    const callback = this.pendingAck;
+    this.pendingAck = null;
+    if (callback) callback();
+  }
+
+  _final(callback) {
+    if (!this.answered) {
+      this.answered = true;
+      if (this.started) this.post({ type: 'end' });
+      else this.post({ type: 'response', status: this.statusCode, headers: this.headers, body: undefined, raw: true });
+    }
+    callback();
+  }
 
   send(body) {
-    if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) {
-      return this.finish(body, false);
+    if (body !== undefined && body !== null && typeof body !== 'string' && !(body instanceof Uint8Array)) {
+      return this.json(body);
     }
-    return this.json(body);
+    if (this.started) { // already streaming: the body is the last chunk
+      this.end(body === null ? undefined : body);
+      return this;
+    }
+    if (this.answered) return this;
+    this.answered = true;
+    const data = body instanceof Uint8Array ? new Uint8Array(body) : body;
+    this.post({ type: 'response', status: this.statusCode, headers: this.headers, body: data, raw: false });
+    super.end(); // no more writes; _final sees it answered
+    return this;
   }
 
   json(value) {
     if (!this.get('content-type')) this.set('content-type', 'application/json');
-    return this.finish(JSON.stringify(value), false);
+    return this.send(JSON.stringify(value));
   }
 
   sendStatus(code) { return this.status(code).send(String(code)); }
+}
 
-  end(chunk) {
-    if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') this.write(chunk);
-    return this.finish(this.chunks.length ? Buffer.concat(this.chunks) : undefined, true);
+// event.extensions.request: a Readable of the request body with the Express helpers
+// functions use. A multipart body is not parsed by the server (as in Kubeless): it arrives
+// chunk by chunk from kubeless.js ('request-data'/'request-end'); other bodies were parsed
+// into event.data and the stream replays their bytes.
+class RequestStream extends Readable {
+  constructor(info, body) {
+    super();
+    Object.assign(this, info);
+    this.originalUrl = info.url;
+    this.body = body;
+    this.resumeInput = null;
   }
 
-  finish(body, raw) {
-    if (this.finished) return this;
-    this.finished = true;
-    // Copy buffers so only their own bytes cross the thread boundary.
-    const data = body instanceof Uint8Array ? new Uint8Array(body) : body;
-    this.onFinish({ status: this.statusCode, headers: this.headers, body: data, raw });
-    return this;
+  _read() {}
+
+  get(name) {
+    const key = String(name).toLowerCase();
+    if (key === 'referer' || key === 'referrer') return this.headers.referer || this.headers.referrer;
+    return this.headers[key];
+  }
+
+  header(name) { return this.get(name); }
+
+  is(...types) {
+    return typeIs(this, types.flat());
   }
 }
 
@@ -122,31 +188,65 @@ function describeLoadError(err) {
     `Fix its module-level code (it runs once in each worker thread at startup) and deploy the function again.`;
 }
 
+let current = null; // the call in progress: its request and response streams
+
 async function run(fn, msg) {
   let answered = false;
   const answer = (reply) => {
-    if (answered) return;
-    answered = true;
+    if (reply.type === 'response' || reply.type === 'head' || reply.type === 'error') {
+      if (answered) return;
+      answered = true;
+    }
     parentPort.postMessage(reply);
   };
-  const response = new ResponseShim((r) => answer({ type: 'response', ...r }));
-  const request = { ...msg.request, body: asBuffer(msg.event.data) };
-  request.get = request.header = (name) => request.headers[String(name).toLowerCase()];
-  const event = { ...msg.event, data: asBuffer(msg.event.data), extensions: { request, response } };
+  const response = new ResponseStream(answer);
+  const data = asBuffer(msg.event.data);
+  const request = new RequestStream(msg.request, data);
+  if (!msg.streamed) { // the body was read whole: replay its bytes
+    const bytes = msg.raw ? asBuffer(msg.raw) : Buffer.isBuffer(data) ? data : null;
+    if (bytes && bytes.length) request.push(bytes);
+    request.push(null);
+  }
+  current = { request, response };
+  const event = { ...msg.event, data, extensions: { request, response } };
   try {
     const result = await fn(event, context);
-    if (!response.finished) response.send(result);
+    // As Kubeless: what the function returns ends the response, unless a stream is piped into
+    // it; then the call lasts until that stream ends (within FUNC_TIMEOUT).
+    if (!response.writableEnded && !response.piped) response.send(result);
+    if (!response.answered) await finished(response);
   } catch (err) {
     const stack = (err && err.stack) || String(err);
     if (answered) console.error(`Function failed after it had answered: ${stack}`);
+    answered = false; // an error after 'head' still has to reach kubeless.js
     answer({ type: 'error', stack });
   }
+  current = null;
   parentPort.postMessage({ type: 'done' });
+}
+
+// Resolves when the response has ended; rejects when its stream failed (a piped source
+// that errored destroys it).
+function finished(response) {
+  return new Promise((resolve, reject) => {
+    if (response.answered) return resolve();
+    response.once('finish', resolve);
+    response.once('error', reject);
+    response.once('close', () => (response.answered ? resolve() : reject(new Error('the response stream was destroyed before it ended'))));
+  });
+}
+
+function onMessage(fn, msg) {
+  if (msg.type === 'ack') current?.response.ack();
+  else if (msg.type === 'request-data') current?.request.push(asBuffer(msg.data));
+  else if (msg.type === 'request-end') current?.request.push(null);
+  else if (msg.type === 'request-error') current?.request.destroy(new Error(msg.message));
+  else run(fn, msg);
 }
 
 load().then(
   (fn) => {
-    parentPort.on('message', (msg) => run(fn, msg));
+    parentPort.on('message', (msg) => onMessage(fn, msg));
     parentPort.postMessage({ type: 'ready' });
   },
   (err) => parentPort.postMessage({ type: 'load-error', message: describeLoadError(err) }),

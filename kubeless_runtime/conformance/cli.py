@@ -2,6 +2,7 @@
 
     kubeless-runtime conformance --runtime python3.11 --image myorg/python-runtime:1.2 \\
         [--init-image IMAGE] [--level custom|function|full] [--junit FILE] [--json FILE]
+    kubeless-runtime conformance --image myorg/any-http-server:1 --level custom
 
 Prints the table on stdout (progress on stderr) and exits 0 when every case passed or was
 skipped (soft results do not fail a run), 1 when a case failed, 2 when the suite could not
@@ -20,6 +21,8 @@ from typing import Any, Optional
 from .model import LEVELS
 
 EXIT_USAGE = 2
+CUSTOM_RUNTIME = "custom"
+"""The runtime name of an image that is not a catalog runtime (level custom needs no other)."""
 
 
 def _progress(line: str) -> None:
@@ -37,13 +40,15 @@ def cmd_conformance(args: argparse.Namespace) -> int:
 
     if args.list:
         return _list_cases(args.level)
-    if not args.runtime or not args.image:
-        print("kubeless-runtime conformance: --runtime and --image are required "
-              "(e.g. --runtime python3.11 --image kubeless-runtime/python:3.11)",
-              file=sys.stderr)
+    runtime = args.runtime or (CUSTOM_RUNTIME if args.level == "custom" else None)
+    if not runtime or not args.image:
+        print("kubeless-runtime conformance: --image is required, and --runtime too at "
+              f"--level {args.level} (e.g. --runtime python3.11 --image "
+              "kubeless-runtime/python:3.11); a custom image needs only --image with "
+              "--level custom", file=sys.stderr)
         return EXIT_USAGE
     ca_bundle = args.ca_bundle or os.environ.get("KUBELESS_CA_BUNDLE") or None
-    target = Target(runtime=args.runtime, image=args.image, init_image=args.init_image,
+    target = Target(runtime=runtime, image=args.image, init_image=args.init_image,
                     level=args.level, ca_bundle=ca_bundle,
                     hard_timeouts=_hard_timeouts(args.hard_timeouts),
                     cases=args.case or None, deploy_timeout=args.deploy_timeout)
@@ -82,7 +87,8 @@ def register(subparsers: Any) -> None:
                     "0 conforms, 1 a case failed, 2 the suite could not run.")
     parser.add_argument("--runtime", help="runtime name, e.g. python3.11 or nodejs20 (a name "
                         "the catalog lacks is deployed as a custom runtime; its leading "
-                        "letters pick the conformance functions' language)")
+                        "letters pick the conformance functions' language); not needed with "
+                        "--level custom")
     parser.add_argument("--image", help="the runtime image to check")
     parser.add_argument("--init-image", metavar="IMAGE",
                         help="installation-phase image (default: the catalog's for --runtime)")

@@ -63,12 +63,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def kubeless_conformance(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A prepared :class:`~kubeless_runtime.conformance.runner.Runner`, closed at session end."""
     config = request.config
-    runtime = config.getoption("--kubeless-runtime")
     image = config.getoption("--kubeless-image")
+    runtime = config.getoption("--kubeless-runtime") or (
+        "custom" if config.getoption("--kubeless-level") == "custom" else None)
     if not runtime or not image:
         pytest.skip("the conformance suite needs --kubeless-runtime and --kubeless-image "
                     "(e.g. --kubeless-runtime python3.11 --kubeless-image "
-                    "kubeless-runtime/python:3.11)")
+                    "kubeless-runtime/python:3.11); --kubeless-level custom needs only "
+                    "--kubeless-image")
     import os
 
     from .cases import get_case, level_index

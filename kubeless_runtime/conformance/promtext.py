@@ -28,6 +28,8 @@ class Scrape:
     """(sample name, upper-cased method label or '') -> value, summed over other labels."""
     labels: Dict[str, List[str]] = field(default_factory=dict)
     """Sample name -> label names it carries (to tell 'no method label' from 'no sample')."""
+    methods: Dict[str, Dict[str, str]] = field(default_factory=dict)
+    """Sample name -> {upper-cased method label value: the value as written}."""
 
     def has(self, sample: str) -> bool:
         return any(name == sample for name, _ in self.values)
@@ -56,6 +58,9 @@ def parse(text: str) -> Scrape:
             labels = dict(sample.labels)
             scrape.labels.setdefault(sample.name, sorted(labels))
             method = _method(labels)
+            raw = next((str(v) for k, v in labels.items() if k.lower() == METHOD_LABEL), "")
+            if raw:
+                scrape.methods.setdefault(sample.name, {})[method] = raw
             if sample.name.endswith("_bucket"):
                 # Buckets differ by "le" only; keep +Inf, which equals the count.
                 if labels.get("le") not in ("+Inf", "Inf", "inf"):
@@ -108,6 +113,16 @@ def check_deltas(before: Scrape, after: Scrape, sample: str,
     return DeltaCheck(sample, wanted, deltas(before, after, sample, wanted))
 
 
+def seen_methods(before: Scrape, after: Scrape, sample: str) -> str:
+    """Every method label value of ``sample`` after the calls, with its growth:
+    ``probe-GET: +3, probe-POST: +2`` (an image may label calls otherwise than by method)."""
+    values = after.methods.get(sample, {})
+    if not values:
+        return "none"
+    return ", ".join(f"{raw}: +{_num(after.value(sample, key) - before.value(sample, key))}"
+                     for key, raw in sorted(values.items()))
+
+
 def missing_method_label(scrape: Scrape, sample: str) -> Optional[str]:
     """A sentence when ``sample`` exists but has no ``method`` label, else None."""
     names = scrape.labels.get(sample)
@@ -138,4 +153,4 @@ def similar_names(scrape: Scrape, sample: str, limit: int = 3,
 
 
 __all__ = ["DeltaCheck", "ExpositionError", "Scrape", "check_deltas", "deltas",
-           "missing_method_label", "parse", "similar_names"]
+           "missing_method_label", "parse", "seen_methods", "similar_names"]

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Dict
 
-from ..bundle import extract_zip
+from ..bundle import bundle_format, extract_bundle
 from ..contract import parse_env_pairs, split_handler
 from ..errors import UsageError
 from .config import Config, ConfigError, from_env, termination_log_path
@@ -58,8 +58,8 @@ def prepare_source(from_file: Path, module: str, workdir: Path) -> Path:
     """The folder to import ``module`` from, laid out as Kubeless lays out /kubeless."""
     if not from_file.exists():
         raise UsageError(f"--from-file {from_file} does not exist.")
-    if from_file.suffix == ".zip":
-        extract_zip(from_file, workdir)
+    if bundle_format(from_file.name) and from_file.is_file():
+        extract_bundle(from_file, workdir)
         return workdir
     if from_file.is_dir():
         return from_file.resolve()
@@ -86,8 +86,17 @@ def serve_config(args: argparse.Namespace, workdir: Path) -> Config:
                              "FUNC_HANDLER in the environment).")
         overrides["function_dir"] = prepare_source(Path(args.from_file), str(module), workdir)
     config = from_env(env, **overrides)
-    if args.dependencies:
-        private = install_dependencies(Path(args.dependencies))
+    requirements = Path(args.dependencies) if args.dependencies else None
+    bundled = workdir / "requirements.txt"
+    if requirements is None and args.from_file and bundle_format(args.from_file) \
+            and bundled.is_file():
+        # Kubeless installs the dependency file a bundle carries at its root (--dependencies
+        # still wins when given).
+        print(f"{args.from_file} holds requirements.txt at its root: installing it as "
+              "--dependencies would", file=sys.stderr)
+        requirements = bundled
+    if requirements is not None:
+        private = install_dependencies(requirements)
         config = dataclasses.replace(config, site_dirs=(private, *config.site_dirs))
     return config
 
@@ -115,7 +124,8 @@ def register(subparsers: Any) -> None:
         description="Serve a Kubeless Python function. With no flags, reads MOD_NAME, "
                     "FUNC_HANDLER, FUNC_TIMEOUT, FUNC_PORT, KUBELESS_INSTALL_VOLUME as a "
                     "runtime image does.")
-    serve.add_argument("--from-file", metavar="FILE", help="the function: a .py file or a .zip")
+    serve.add_argument("--from-file", metavar="FILE", help="the function: a .py file, a .zip or a "
+                       ".tar.gz/.tar.bz2/.tar.xz")
     serve.add_argument("--handler", metavar="MODULE.FUNCTION", help="e.g. helloget.foo")
     serve.add_argument("--timeout", type=float, help="seconds a call may run (FUNC_TIMEOUT)")
     serve.add_argument("--port", type=int, help="port to listen on (FUNC_PORT, default 8080)")
@@ -123,7 +133,8 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--env", action="append", default=[], metavar="K=V",
                        help="environment variable for the function (repeatable)")
     serve.add_argument("--dependencies", metavar="FILE",
-                       help="requirements.txt to pip-install into a private folder first")
+                       help="requirements.txt to pip-install into a private folder first "
+                            "(default: the requirements.txt at the root of a bundle)")
     serve.set_defaults(func=cmd_serve)
 
 

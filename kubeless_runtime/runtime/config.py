@@ -61,9 +61,13 @@ class Config:
 
     @property
     def context(self) -> dict:
-        """The ``context`` dict a Kubeless function receives."""
+        """The ``context`` dict a Kubeless function receives.
+
+        ``function-name`` is the handler's name as Kubeless gives it (``func.__name__``, which
+        the worker fills in once the function is loaded), not the deployment's name.
+        """
         return {
-            "function-name": self.function_name or self.module_name,
+            "function-name": self.handler_name,
             "timeout": _format_number(self.timeout),
             "runtime": self.runtime,
             "memory-limit": self.memory_limit,

@@ -104,6 +104,38 @@ def import_function_module(path: Path, module_name: str) -> ModuleType:
     return module
 
 
+PRIVATE_PREFIX = "_kubeless_function_"
+
+
+def _is_stdlib(name: str) -> bool:
+    names = getattr(sys, "stdlib_module_names", None)  # Python 3.10+
+    if names is not None:
+        return name in names
+    import sysconfig
+
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return False
+    origin = (spec and spec.origin) or ""
+    roots = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib")}
+    return origin in ("built-in", "frozen") or (
+        "site-packages" not in origin and any(origin.startswith(root) for root in roots))
+
+
+def import_name(module_name: str) -> str:
+    """The name the function's module is imported under.
+
+    Kubeless imports it as MOD_NAME, so a function file called ``os.py`` or ``json.py`` would
+    replace that module for the whole worker (the runtime, the function's dependencies and the
+    function itself).  Such a file is imported under a private name instead; MOD_NAME still
+    names the file, and ``import json`` anywhere still gives the standard library's module.
+    """
+    if _is_stdlib(module_name) or module_name in sys.modules:
+        return PRIVATE_PREFIX + module_name
+    return module_name
+
+
 def _accepts_event_and_context(func: Callable) -> bool:
     try:
         signature = inspect.signature(func)
@@ -124,12 +156,18 @@ def load_function(folder: Path, module_name: str, handler_name: str,
         raise FunctionLoadError(
             f"FUNC_HANDLER is not set: the runtime does not know which function of {path} to "
             "call. Set FUNC_HANDLER to its name (for --handler helloget.foo, FUNC_HANDLER=foo).")
+    name = import_name(module_name)
+    if name != module_name and _is_stdlib(module_name):
+        try:  # the real module first, so the function folder on sys.path cannot shadow it
+            importlib.import_module(module_name)
+        except ImportError:
+            pass
     _prepend_paths([folder, *extra_paths])
-    module = import_function_module(path, module_name)
+    module = import_function_module(path, name)
     if not hasattr(module, handler_name):
         defined = [name for name, value in vars(module).items()
                    if inspect.isfunction(value) and not name.startswith("_")
-                   and getattr(value, "__module__", None) == module_name]
+                   and getattr(value, "__module__", None) == module.__name__]
         raise FunctionLoadError(
             f"{path} has no function '{handler_name}' (FUNC_HANDLER={handler_name}); it defines: "
             f"{', '.join(defined) or 'no functions'}. Fix the function part of --handler "

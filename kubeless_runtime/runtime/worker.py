@@ -40,6 +40,13 @@ def _prefer_me_for_the_oom_killer() -> None:
         pass
 
 
+def function_context(config: Config, func: Any) -> dict:
+    """The context Kubeless gives: ``function-name`` is ``func.__name__``, not the deployment."""
+    context = config.context
+    context["function-name"] = getattr(func, "__name__", None) or config.handler_name
+    return context
+
+
 def _never_preempt_the_server() -> None:
     """Run as ``SCHED_BATCH``: a worker waking up no longer preempts the HTTP process.
 
@@ -80,7 +87,7 @@ def worker_main(sock: socket.socket, config: Config) -> None:
         conn.send(("load-error", f"Loading the function failed: {type(exc).__name__}: {exc}"))
         return
     conn.send(("ready", os.getpid()))
-    context = config.context
+    context = function_context(config, func)
     while True:
         try:
             invocation = conn.recv()

@@ -297,7 +297,8 @@ def _add_function_flags(p: argparse.ArgumentParser, name_optional: bool = False)
     else:
         p.add_argument("name", metavar="NAME")
     p.add_argument("--runtime", help="e.g. python3.11 (see get-server-config)")
-    p.add_argument("--from-file", metavar="FILE", help="function source: a file or a .zip")
+    p.add_argument("--from-file", metavar="FILE",
+                   help="function source: a file, a .zip or a .tar.gz/.tar.bz2/.tar.xz")
     p.add_argument("--handler", metavar="MODULE.FUNCTION", help="e.g. helloget.foo")
     p.add_argument("--dependencies", metavar="FILE", help="e.g. requirements.txt")
     p.add_argument("--env", action="append", default=[], metavar="K=V",

@@ -51,6 +51,7 @@ BROKEN: Dict[str, tuple] = {
     "no-metrics": ("full", {"metrics-exposition", "metrics-calls", "metrics-failures",
                             "metrics-duration"}),
     "wrong-metric-name": ("full", {"metrics-calls"}),
+    "small-backlog": ("custom", {"healthz-parallel"}),
 }
 PASSING_SKIPS = {"compile-error"}
 """Cases our Python and Node.js runtimes skip at level full (no compilation phase)."""

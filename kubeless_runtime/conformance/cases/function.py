@@ -145,8 +145,9 @@ def check_event_headers(ctx: CaseContext) -> str:
 @case("context", "function", "context carries function-name, timeout, runtime, memory-limit",
       "The context parameter holds function-name, timeout, runtime and memory-limit",
       f"{KUBELESS_RUNTIMES}, Runtimes interface; {README_GETS}",
-      "fill context from KUBELESS_FUNC_NAME (or FUNC_NAME), FUNC_TIMEOUT, FUNC_RUNTIME and "
-      "FUNC_MEMORY_LIMIT")
+      "fill context as Kubeless does: function-name is the handler's function name "
+      "(FUNC_HANDLER; func.__name__ in Python), not the deployment's; the rest from "
+      "FUNC_TIMEOUT, FUNC_RUNTIME and FUNC_MEMORY_LIMIT")
 def check_context(ctx: CaseContext) -> str:
     from ...quantity import QuantityError, parse_memory
 
@@ -155,9 +156,15 @@ def check_context(ctx: CaseContext) -> str:
     if not isinstance(context, dict):
         raise Failed("the context fields", short(repr(data)))
     problems = []
-    name = ctx.deployment_name()
+    # Kubeless gives the handler's function name (Python: func.__name__, Node, Go and Java:
+    # FUNC_HANDLER), never the deployment's name.
+    functions = ctx.target.functions
+    name = functions.handler.rpartition(".")[2] if functions is not None else ""
     if context.get("function-name") != name:
-        problems.append(f"function-name={context.get('function-name')!r} (want {name!r})")
+        deployed = ctx.deployment_name()
+        why = " - the deployment's name; Kubeless gives the handler's" \
+            if context.get("function-name") == deployed else ""
+        problems.append(f"function-name={context.get('function-name')!r} (want {name!r}{why})")
     try:
         timeout_ok = float(str(context.get("timeout"))) == float(MAIN_TIMEOUT)
     except (TypeError, ValueError):

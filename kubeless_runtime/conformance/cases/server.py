@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any, List
 
 from ..model import (
     HEALTHZ_PARALLEL,
@@ -54,6 +55,30 @@ def check_healthz(ctx: CaseContext) -> str:
     return f"3 x 200, slowest {slowest:.3f} s (probe timeout {limit:g} s)"
 
 
+HEALTHZ_ROUNDS = 3
+"""Rounds of parallel requests before slowness counts as a failure (load comes and goes)."""
+HEALTHZ_BACKOFF = (1.0, 3.0)
+"""Seconds to wait before the second and third rounds."""
+LOADED_FACTOR = 4.0
+"""On a loaded machine a round may take up to this many times a lone /healthz."""
+SILENT_GAP = 0.75
+"""Seconds without any answer while requests wait: the kernel dropped connections that did not
+fit the listen backlog and the clients are waiting to retry them (TCP retries after 1 s)."""
+
+
+def _silent_gap(responses: List[Any]) -> float:
+    """The longest pause between two answers of requests that all started together."""
+    times = sorted(r.seconds for r in responses)
+    return max((b - a for a, b in zip(times, times[1:])), default=0.0)
+
+
+def _lone_healthz(ctx: CaseContext, limit: float) -> float:
+    """The median time of 3 sequential /healthz: how slow this machine is right now."""
+    times = sorted(r.seconds for r in (ctx.call("GET", "/healthz", timeout=limit + 10)
+                                      for _ in range(3)) if r.status == 200)
+    return times[len(times) // 2] if times else 0.0
+
+
 @case("healthz-parallel", "custom", f"/healthz keeps answering {HEALTHZ_PARALLEL} parallel "
       "requests",
       "The liveness probe must keep succeeding while the server is busy; requests should be "
@@ -62,21 +87,54 @@ def check_healthz(ctx: CaseContext) -> str:
       "serve requests concurrently (threads, an event loop or workers) and keep a listen "
       "backlog of at least 128; Python's http.server defaults to 5", deployment=SERVER)
 def check_healthzparallel(ctx: CaseContext) -> str:
+    """Robust to a loaded machine, not to a small listen backlog.
+
+    A refused, reset or unanswered connection fails at once: a loaded machine is slow, it
+    does not drop connections.  Otherwise up to HEALTHZ_ROUNDS rounds, and one good round
+    passes.  A round is good when its slowest answer is within the probe's timeout or
+    LOADED_FACTOR times a lone /healthz measured just before (whichever is larger) and no
+    SILENT_GAP passes without an answer.  The gap is what gives a small backlog away whatever
+    the load: the kernel drops the connections it cannot queue, the server answers the queued
+    ones and then idles until the clients retry after 1 s, while a server that is merely slow
+    keeps answering, one request after another.
+    """
     limit = ctx.target.probe_timeout
-    started = time.monotonic()
-    responses = parallel(HEALTHZ_PARALLEL,
-                          lambda i: ctx.call("GET", "/healthz", timeout=limit + 10))
-    total = time.monotonic() - started
-    bad = [r for r in responses if r.status != 200]
-    slow = [r for r in responses if r.status == 200 and r.seconds > limit]
-    if bad or slow:
-        got = statuses(responses)
-        if slow:
-            got += (f"; {len(slow)} took longer than {limit:g} s (slowest "
-                    f"{max(r.seconds for r in slow):.2f} s)")
-        raise Failed(f"{HEALTHZ_PARALLEL} x 200, each within {limit:g} s", got)
-    slowest = max(r.seconds for r in responses)
-    return f"{HEALTHZ_PARALLEL} x 200 in {total:.2f} s, slowest {slowest:.3f} s"
+    rounds = []
+    for attempt in range(HEALTHZ_ROUNDS):
+        if attempt:
+            time.sleep(HEALTHZ_BACKOFF[min(attempt, len(HEALTHZ_BACKOFF)) - 1])
+        lone = _lone_healthz(ctx, limit)
+        allowed = max(limit, LOADED_FACTOR * lone)
+        started = time.monotonic()
+        responses = parallel(HEALTHZ_PARALLEL,
+                             lambda i, wait=allowed + 10: ctx.call("GET", "/healthz",
+                                                                   timeout=wait))
+        total = time.monotonic() - started
+        bad = [r for r in responses if r.status != 200]
+        if bad:
+            lost = sum(1 for r in bad if not r.status)
+            raise Failed(f"{HEALTHZ_PARALLEL} x 200", statuses(responses) + (
+                f" ({lost} connections refused, reset or unanswered: the server does not take "
+                "parallel connections; a small listen backlog?)" if lost else ""))
+        slowest = max(r.seconds for r in responses)
+        gap = _silent_gap(responses)
+        if slowest <= allowed and gap < SILENT_GAP:
+            note = f"{HEALTHZ_PARALLEL} x 200 in {total:.2f} s, slowest {slowest:.3f} s"
+            if allowed > limit:
+                note += (f" (allowed {allowed:.2f} s: a lone /healthz took {lone:.3f} s on "
+                         "this loaded machine)")
+            if rounds:
+                note += f" in round {attempt + 1}; before: " + "; ".join(rounds)
+            return note
+        slow = sum(1 for r in responses if r.seconds > allowed)
+        rounds.append(f"round {attempt + 1}: {slow} slower than {allowed:.2f} s, slowest "
+                      f"{slowest:.2f} s, {gap:.2f} s without any answer (a lone /healthz: "
+                      f"{lone:.3f} s)")
+    raise Failed(f"{HEALTHZ_PARALLEL} x 200, each within {limit:g} s (or {LOADED_FACTOR:g} x a "
+                 f"lone /healthz on a loaded machine) and no pause of {SILENT_GAP:g} s without "
+                 f"an answer, in one of {HEALTHZ_ROUNDS} rounds",
+                 "; ".join(rounds) + "; a pause of about 1 s while requests wait is the TCP "
+                 "retry of connections the kernel dropped: the listen backlog overflows")
 
 
 @case("sigterm", "custom", "stops within 10 s of SIGTERM",

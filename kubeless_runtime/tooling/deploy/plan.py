@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Tuple
 
-from ...bundle import BundleError, UnsafeBundleError, zip_entries
+from ...bundle import BundleError, UnsafeBundleError, bundle_entries, bundle_format, zip_entries
 from ...contract import INSTALL_VOLUME, UsageError, split_handler
 from ...quantity import format_memory, parse_memory
 from ..catalog import Catalog, Runtime, UnknownRuntimeError, load_catalog
@@ -73,6 +73,17 @@ def safe_zip_entries(data: bytes, source: str = "bundle") -> List[Tuple[str, Opt
         raise InvalidSpecError(str(exc)) from None
 
 
+def safe_bundle_entries(data: bytes, source: str) -> List[Tuple[str, Optional[bytes], int]]:
+    """The checked entries of a zip or tar bundle (chosen by ``source``'s name), with its
+    errors as preparation-phase deploy errors."""
+    try:
+        return bundle_entries(data, source)
+    except UnsafeBundleError as exc:
+        raise UnsafeArchiveError(str(exc)) from None
+    except BundleError as exc:
+        raise InvalidSpecError(str(exc)) from None
+
+
 def _read_input(flag: str, path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -83,6 +94,13 @@ def _read_input(flag: str, path: Path) -> bytes:
 def source_archive(runtime: Optional[Runtime], module: Optional[str],
                    from_file: Optional[str], dependencies: Optional[str]) -> bytes:
     """The tar the preparation phase extracts at "/": entries are ``kubeless/...``."""
+    return _source_archive(runtime, module, from_file, dependencies)[0]
+
+
+def _source_archive(runtime: Optional[Runtime], module: Optional[str],
+                    from_file: Optional[str], dependencies: Optional[str]) -> Tuple[bytes, bool]:
+    """:func:`source_archive`, and whether a bundle holds the runtime's dependency file."""
+    bundled_deps = False
     root = INSTALL_VOLUME.strip("/")
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
@@ -92,9 +110,11 @@ def source_archive(runtime: Optional[Runtime], module: Optional[str],
         if from_file:
             path = Path(from_file)
             data = _read_input("--from-file", path)
-            if path.suffix.lower() == ".zip":
-                for relative, content, mode in safe_zip_entries(data, str(from_file)):
+            if bundle_format(path.name):
+                for relative, content, mode in safe_bundle_entries(data, str(from_file)):
                     _tar_add(tar, f"{root}/{relative}", content, mode)
+                    if runtime is not None and relative == runtime.dep_name and content is not None:
+                        bundled_deps = True
             else:
                 if runtime is None:
                     target = CUSTOM_FUNCTION_FILE
@@ -107,8 +127,8 @@ def source_archive(runtime: Optional[Runtime], module: Optional[str],
             path = Path(dependencies)
             data = _read_input("--dependencies", path)
             target = runtime.dep_name if runtime is not None else path.name
-            _tar_add(tar, f"{root}/{target}", data, 0o644)
-    return buffer.getvalue()
+            _tar_add(tar, f"{root}/{target}", data, 0o644)  # after the bundle's: it wins
+    return buffer.getvalue(), bundled_deps
 
 
 @dataclass
@@ -130,6 +150,7 @@ class Plan:
     archive: bytes
     probe_path: str
     probe_any_status: bool
+    notes: Tuple[str, ...] = ()
 
 
 def plan_deployment(spec: DeploySpec, catalog: Optional[Catalog] = None,
@@ -175,6 +196,13 @@ def plan_deployment(spec: DeploySpec, catalog: Optional[Catalog] = None,
     if dependencies and not Path(dependencies).is_file():
         raise InvalidSpecError(f"--dependencies {dependencies} does not exist", function=name)
 
+    archive, bundled_deps = _source_archive(known, module, from_file, dependencies)
+    notes: Tuple[str, ...] = ()
+    if bundled_deps and not dependencies and known is not None:
+        # Kubeless installs the dependency file a bundle carries; --dependencies still wins.
+        notes = (f"{from_file} holds {known.dep_name} at its root: the installation phase "
+                 "installs it (give --dependencies to use another file)",)
+    installs = bool(dependencies) or bool(notes)
     images: Dict[str, str] = {}
     commands: Dict[str, str] = {}
     catalog_env: Dict[str, Dict[str, str]] = {}
@@ -182,7 +210,7 @@ def plan_deployment(spec: DeploySpec, catalog: Optional[Catalog] = None,
                  "compilation": spec.compilation_image, "runtime": runtime_image}
     if known is not None:
         for image in known.images:
-            if image.phase == "installation" and not dependencies:
+            if image.phase == "installation" and not installs:
                 continue  # Kubeless adds the installation container only with dependencies
             images[image.phase] = overrides[image.phase] or image.image
             if image.command:
@@ -230,10 +258,9 @@ def plan_deployment(spec: DeploySpec, catalog: Optional[Catalog] = None,
     if not handler:
         for key in ("FUNC_HANDLER", "MOD_NAME"):
             runtime_env.pop(key, None)
-    archive = source_archive(known, module, from_file, dependencies)
     return Plan(name=name, runtime_name=runtime_name, runtime=known, module=module,
                  function=function, handler=handler or "", images=images, commands=commands,
                  phase_env=phase_env, runtime_env=runtime_env, memory=memory_bytes, port=port,
                  archive=archive,
                  probe_path=known.probe_path if known is not None else "/",
-                 probe_any_status=known is None)
+                 probe_any_status=known is None, notes=notes)

@@ -125,6 +125,8 @@ class _Deployer:
     def _run(self) -> Deployment:
         name = self.plan.name
         self._check_free()
+        for note in self.plan.notes:
+            self.say(note)
         for phase, image in self.plan.images.items():
             self._ensure_image(phase, image)
         try:

@@ -95,16 +95,18 @@ def _text(value: Any, path: str) -> str:
 
 
 def _content(spec: Mapping[str, Any], name: str) -> tuple:
-    """(bytes, is_zip) of spec.function after its content type and checksum."""
+    """(bytes, bundle kind: "zip", "compressedtar" or "") of spec.function after its content
+    type and checksum."""
     kind = _text(spec.get("function-content-type") or "text", "spec.function-content-type")
     parts = set(kind.split("+"))
     if "url" in parts:
         raise UnsupportedFieldError("spec.function-content-type",
                                     f"{kind!r} makes the cluster download the source; put the "
                                     "source itself in spec.function (text or base64+zip)")
-    if not parts <= {"text", "base64", "zip"} or ("text" in parts and len(parts) > 1):
+    if (not parts <= {"text", "base64", "zip", "compressedtar"}
+            or ("text" in parts and len(parts) > 1) or {"zip", "compressedtar"} <= parts):
         raise InvalidManifestError(f"function {name!r}: function-content-type {kind!r} is not "
-                                   "one of text, base64, base64+zip")
+                                   "one of text, base64, base64+zip, base64+compressedtar")
     raw = _text(spec.get("function"), "spec.function")
     if not raw:
         raise InvalidManifestError(f"function {name!r}: spec.function is empty")
@@ -114,9 +116,10 @@ def _content(spec: Mapping[str, Any], name: str) -> tuple:
         except (binascii.Error, ValueError) as exc:
             raise InvalidManifestError(f"function {name!r}: spec.function is not base64 "
                                        f"({exc})") from None
-    elif "zip" in parts:
-        raise InvalidManifestError(f"function {name!r}: a zip must be base64-encoded "
-                                   "(function-content-type base64+zip)")
+    elif parts & {"zip", "compressedtar"}:
+        raise InvalidManifestError(f"function {name!r}: a bundle must be base64-encoded "
+                                   "(function-content-type base64+zip or "
+                                   "base64+compressedtar)")
     else:
         data = raw.encode("utf-8")
     checksum = _text(spec.get("checksum"), "spec.checksum")
@@ -129,7 +132,7 @@ def _content(spec: Mapping[str, Any], name: str) -> tuple:
         if actual != expected.lower():
             raise InvalidManifestError(f"function {name!r}: spec.checksum says {expected} but "
                                        f"the function's sha256 is {actual}; fix or remove it")
-    return data, "zip" in parts
+    return data, next((p for p in ("zip", "compressedtar") if p in parts), "")
 
 
 def _deployment(value: Any, name: str) -> Dict[str, Any]:
@@ -275,7 +278,7 @@ def convert_function(document: Mapping[str, Any], workdir: Path,
                                     "HorizontalPodAutoscaler for the Deployment after export")
     runtime = _text(spec.get("runtime"), "spec.runtime")
     handler = _text(spec.get("handler"), "spec.handler")
-    content, is_zip = _content(spec, name)
+    content, bundle = _content(spec, name)
     deployment = _deployment(spec.get("deployment"), name)
     service = _service(spec.get("service"), name)
     env = dict(deployment["env"])
@@ -297,7 +300,9 @@ def convert_function(document: Mapping[str, Any], workdir: Path,
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     module = handler.rpartition(".")[0] or "function"
-    suffix = ".zip" if is_zip else (known.file_name_suffix if known is not None else "")
+    # A compressed tar may be gzip, bzip2 or xz: the bundle reader goes by its magic bytes.
+    suffix = {"zip": ".zip", "compressedtar": ".tar.gz"}.get(
+        bundle, known.file_name_suffix if known is not None else "")
     source = workdir / (Path(module).name + suffix)
     source.write_bytes(content)
     dependencies = None

@@ -130,7 +130,7 @@ describe('runtime server', () => {
     });
     assert.equal(body.request.custom, 'custom value');
     assert.deepEqual(body.context, {
-      'function-name': 'my-func', timeout: 5, runtime: 'nodejs20', 'memory-limit': '128Mi',
+      'function-name': 'handler', timeout: 5, runtime: 'nodejs20', 'memory-limit': '128Mi',
     });
   });
 
@@ -257,18 +257,13 @@ describe('runtime server settings', () => {
     }
   });
 
-  it('takes the function name from KUBELESS_FUNC_NAME, else MOD_NAME', async () => {
-    const files = { 'func.js': "module.exports.handler = (e, c) => c['function-name'];" };
-    let srv = await startServer({ files, env: { KUBELESS_FUNC_NAME: 'from-kubeless-env' } });
+  it('names the handler in context as Kubeless does, not the deployment', async () => {
+    const files = { 'func.js': "module.exports.foobar = (e, c) => c['function-name'];" };
+    const srv = await startServer({
+      files, handler: 'foobar', env: { KUBELESS_FUNC_NAME: 'my-deployment', FUNC_NAME: 'my-deployment' },
+    });
     try {
-      assert.equal(await (await fetch(`${srv.url}/`)).text(), 'from-kubeless-env');
-    } finally {
-      await srv.stop();
-    }
-    srv = await startServer({ files });
-    try {
-      const res = await fetch(`${srv.url}/`);
-      assert.equal(await res.text(), 'func');
+      assert.equal(await (await fetch(`${srv.url}/`)).text(), 'foobar');
     } finally {
       await srv.stop();
     }

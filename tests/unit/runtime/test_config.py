@@ -11,7 +11,7 @@ def test_defaults_follow_kubeless():
     assert config.function_dir == Path("/kubeless")
     assert config.body_limit == 1024 * 1024
     assert config.workers_max == config.threads
-    assert config.context == {"function-name": "m", "timeout": "180", "runtime": "",
+    assert config.context == {"function-name": "h", "timeout": "180", "runtime": "",
                               "memory-limit": ""}
 
 

@@ -76,3 +76,28 @@ def test_termination_log(tmp_path):
     assert write_termination_log("why it failed", str(target))
     assert target.read_text() == "why it failed"
     assert not write_termination_log("x", str(tmp_path / "missing-dir" / "log"))
+
+
+@pytest.mark.parametrize("name", ["json", "os", "string"])
+def test_a_file_named_like_a_stdlib_module_does_not_replace_it(tmp_path, name):
+    import importlib
+
+    real = importlib.import_module(name)
+    write(tmp_path, f"{name}.py", f"import {name} as same\n"
+                                  "def handler(event, context):\n"
+                                  "    return (__name__, same.__file__)\n")
+    func = load_function(tmp_path, name, "handler")
+    assert sys.modules[name] is real, "the worker keeps the standard library's module"
+    module_name, imported = func(None, None)
+    assert module_name == f"_kubeless_function_{name}"
+    assert imported == real.__file__, "import inside the function gives the stdlib module"
+    import json as json_again
+    assert json_again.dumps([1]) == "[1]"
+
+
+def test_a_file_named_like_an_unloaded_stdlib_module_cannot_shadow_it(tmp_path):
+    sys.modules.pop("colorsys", None)
+    write(tmp_path, "colorsys.py", "def handler(event, context):\n    return 'mine'\n")
+    assert load_function(tmp_path, "colorsys", "handler")(0, 0) == "mine"
+    import colorsys
+    assert hasattr(colorsys, "rgb_to_hsv"), "a later import still finds the standard library"

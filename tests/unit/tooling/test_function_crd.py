@@ -92,6 +92,26 @@ def test_base64_zip_content(tmp_path):
     assert {i["path"] for i in items} == {"helloget.py", "lib/x.py"}
 
 
+@pytest.mark.parametrize("mode", ["w:gz", "w:bz2", "w:xz"])
+def test_base64_compressedtar_content(tmp_path, mode):
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode=mode) as archive:
+        for name, text in (("helloget.py", SOURCE), ("lib/x.py", "X = 1\n")):
+            info = tarfile.TarInfo(name)
+            info.size = len(text.encode())
+            archive.addfile(info, io.BytesIO(text.encode()))
+    data = buffer.getvalue()
+    document = function(**{"function-content-type": "base64+compressedtar",
+                           "function": base64.b64encode(data).decode(),
+                           "checksum": "sha256:" + hashlib.sha256(data).hexdigest()})
+    spec = convert_function(document, tmp_path).spec
+    config, deployment, _ = export_objects(spec, host_env={})
+    items = deployment["spec"]["template"]["spec"]["volumes"][1]["configMap"]["items"]
+    assert {i["path"] for i in items} == {"helloget.py", "lib/x.py"}
+
+
 def test_base64_text_content(tmp_path):
     document = function(**{"function-content-type": "base64",
                            "function": base64.b64encode(SOURCE.encode()).decode()})

@@ -48,13 +48,8 @@ func Main(handler Handler) {
 
 // ContextFromEnv is the functions.Context of this deployment, as Kubeless fills it.
 func ContextFromEnv() functions.Context {
-	name := os.Getenv("FUNC_NAME")
-	if name == "" {
-		name = os.Getenv("KUBELESS_FUNC_NAME")
-	}
-	if name == "" {
-		name = os.Getenv("MOD_NAME")
-	}
+	// As Kubeless's Go runtime: the handler's name (FUNC_HANDLER), not the deployment's.
+	name := os.Getenv("FUNC_HANDLER")
 	timeout := os.Getenv("FUNC_TIMEOUT")
 	if timeout == "" {
 		timeout = "180"

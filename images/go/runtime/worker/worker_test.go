@@ -80,3 +80,13 @@ func TestServeAnswersUntilEOF(t *testing.T) {
 		}
 	}
 }
+
+func TestContextNamesTheHandlerAsKubelessDoes(t *testing.T) {
+	t.Setenv("FUNC_HANDLER", "Handler")
+	t.Setenv("MOD_NAME", "hello")
+	t.Setenv("FUNC_NAME", "my-deployment")
+	t.Setenv("KUBELESS_FUNC_NAME", "my-deployment")
+	if got := ContextFromEnv().FunctionName; got != "Handler" {
+		t.Fatalf("FunctionName = %q, want the handler %q as Kubeless's Go runtime gives", got, "Handler")
+	}
+}

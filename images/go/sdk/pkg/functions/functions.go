@@ -29,8 +29,8 @@ type Event struct {
 	Extensions     Extensions
 }
 
-// Context describes the deployed function (FUNC_NAME or KUBELESS_FUNC_NAME, FUNC_TIMEOUT,
-// FUNC_RUNTIME, FUNC_MEMORY_LIMIT).
+// Context describes the deployed function: FunctionName is the handler's name (FUNC_HANDLER)
+// as Kubeless gives it, then FUNC_TIMEOUT, FUNC_RUNTIME, FUNC_MEMORY_LIMIT.
 type Context struct {
 	FunctionName string
 	Timeout      string

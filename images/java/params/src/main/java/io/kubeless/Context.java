@@ -1,8 +1,9 @@
 package io.kubeless;
 
 /**
- * The function's deployment, as Kubeless gives it: name, timeout (seconds), runtime and memory
- * limit, from KUBELESS_FUNC_NAME (or FUNC_NAME), FUNC_TIMEOUT, FUNC_RUNTIME, FUNC_MEMORY_LIMIT.
+ * The function's deployment, as Kubeless gives it: the handler's name (FUNC_HANDLER, not the
+ * deployment's name), timeout (seconds), runtime and memory limit (FUNC_TIMEOUT, FUNC_RUNTIME,
+ * FUNC_MEMORY_LIMIT).
  */
 public class Context {
     public String FunctionName;

@@ -28,7 +28,7 @@ public final class Config {
         timeoutText = env.getOrDefault("FUNC_TIMEOUT", "180");
         timeoutSeconds = positive("FUNC_TIMEOUT", timeoutText);
         port = (int) positive("FUNC_PORT", env.getOrDefault("FUNC_PORT", "8080"));
-        functionName = first(env, "KUBELESS_FUNC_NAME", "FUNC_NAME");
+        functionName = function; // as Kubeless's Java runtime: the handler, not the deployment
         runtime = env.getOrDefault("FUNC_RUNTIME", "");
         memoryLimit = env.getOrDefault("FUNC_MEMORY_LIMIT", "");
         bodyLimit = (long) (positive("REQ_MB_LIMIT", env.getOrDefault("REQ_MB_LIMIT", "1"))
@@ -59,16 +59,6 @@ public final class Config {
 
     public String sourceFile() {
         return volume.resolve(module + ".java").toString();
-    }
-
-    private static String first(Map<String, String> env, String... names) {
-        for (String name : names) {
-            String value = env.get(name);
-            if (value != null && !value.isEmpty()) {
-                return value;
-            }
-        }
-        return "";
     }
 
     private static double positive(String name, String value) {

@@ -16,6 +16,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 class UnitTest {
     @Test
+    void contextNamesTheHandlerAsKubelessDoes() {
+        Config config = new Config(Map.of("MOD_NAME", "Foo", "FUNC_HANDLER", "foo",
+                "KUBELESS_FUNC_NAME", "my-deployment", "FUNC_NAME", "my-deployment"));
+        assertEquals("foo", config.functionName);
+    }
+
+    @Test
     void jsonRoundTrips() {
         String text = "{\"name\":\"kubeless\",\"n\":42,\"pi\":3.25,\"list\":[1,\"two\",null,true],"
                 + "\"nested\":{\"ok\":true,\"empty\":{}},\"unicode\":\"h\u00e9llo \u2713\\n\"}";
