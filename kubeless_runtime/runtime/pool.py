@@ -16,7 +16,9 @@ At most ``threads`` calls (``CHERRYPY_NUMTHREADS``) run at once; the pool grows
 on demand up to ``workers_max`` and shrinks back to ``workers_min`` after
 ``worker_idle`` seconds without work. Workers come from a ``forkserver`` that
 has already imported this module, so growing costs a fork plus the function's
-own import, not a new interpreter.
+own import, not a new interpreter. With ``KUBELESS_WORKER_COMMAND`` set, workers are
+that command instead (a Ruby or PHP launcher, say), spoken to in the frame protocol of
+``WORKER_PROTOCOL.md`` (:mod:`.frames`); everything else here is the same for them.
 """
 
 from __future__ import annotations
@@ -152,8 +154,11 @@ class WorkerPool:
         period = min(max(self.config.worker_idle / 4, 0.05), 5.0)
         loop.call_later(period, self._reap_idle, period)
 
-    def _spawn(self) -> WorkerProcess:
-        """Start one worker and wait until it has loaded the function (blocking)."""
+    def _start_worker(self) -> WorkerProcess:
+        if self.config.worker_command:
+            from .frames import CommandWorker
+
+            return CommandWorker.start(self.config)
         parent, child = socket.socketpair()
         process = self._ctx.Process(target=worker_main, args=(child, self.config),
                                     name="kubeless-worker", daemon=True)
@@ -161,7 +166,11 @@ class WorkerPool:
             process.start()
         finally:
             child.close()
-        worker = WorkerProcess(process, Channel(parent))
+        return WorkerProcess(process, Channel(parent))
+
+    def _spawn(self) -> WorkerProcess:
+        """Start one worker and wait until it has loaded the function (blocking)."""
+        worker = self._start_worker()
         load_timeout = max(self.config.timeout, 60.0)
         try:
             status, detail = worker.conn.recv(load_timeout)
@@ -174,7 +183,10 @@ class WorkerPool:
         except (EOFError, OSError):
             raise FunctionLoadError(
                 f"Loading {self.config.module_name} killed the worker process: "
-                f"{worker.describe_exit()}. Check the module-level code of the function.") from None
+                f"{worker.describe_exit()}. Check the module-level code of the function"
+                + (f" and the worker command (KUBELESS_WORKER_COMMAND="
+                   f"{self.config.worker_command!r}); its output is in the log above."
+                   if self.config.worker_command else ".")) from None
         if status != "ready":
             worker.reap(2.0)
             raise FunctionLoadError(detail)
