@@ -36,6 +36,22 @@ function repositories(array $composer): array
     return $found;
 }
 
+/** The phase runs as root, the function as uid 1000: every installed file must be readable. */
+function make_readable(string $dir): void
+{
+    if (!is_dir($dir)) {
+        return;
+    }
+    $items = new RecursiveIteratorIterator(new RecursiveDirectoryIterator($dir, FilesystemIterator::SKIP_DOTS),
+        RecursiveIteratorIterator::SELF_FIRST);
+    foreach ([$dir, ...$items] as $item) {
+        $path = (string) $item;
+        if (!is_link($path)) {
+            chmod($path, (fileperms($path) & 0777) | (is_dir($path) ? 0555 : 0444));
+        }
+    }
+}
+
 function main(): int
 {
     $volume = getenv('KUBELESS_INSTALL_VOLUME') ?: '/kubeless';
@@ -71,6 +87,7 @@ function main(): int
     }
     $code = proc_close($process);
     if ($code === 0) {
+        make_readable("$volume/vendor");
         return 0;
     }
     $tried = repositories($composer) ?: ['none declared, so Packagist only'];

@@ -245,6 +245,7 @@ function open(): array
         exit(2);
     }
     ini_set('display_errors', 'stderr');
+    ini_set('log_errors', '0'); // displayed once, on stderr
     ini_set('memory_limit', '-1'); // the container's limit applies (FUNC_MEMORY_LIMIT)
     $io = fopen("php://fd/$fd", 'r+b');
     $frame = $io === false ? null : read_frame($io);

@@ -47,12 +47,15 @@ def main(env = ENV)
                   'BUNDLE_SILENCE_ROOT_WARNING' => '1', 'BUNDLE_DISABLE_VERSION_CHECK' => '1' }
   puts "Installing the gems of #{deps} into #{bundler_env['GEM_HOME']}"
   ok, = bundle(bundler_env, '--local')
-  return 0 if ok
-
-  puts 'Some gems are neither in the image nor in vendor/cache: fetching them from the ' \
-       "Gemfile's sources."
-  ok, output = bundle(bundler_env)
-  return 0 if ok
+  unless ok
+    puts 'Some gems are neither in the image nor in vendor/cache: fetching them from the ' \
+         "Gemfile's sources."
+    ok, output = bundle(bundler_env)
+  end
+  if ok # the phase runs as root, the function as uid 1000: every installed file readable
+    FileUtils.chmod_R('a+rX', bundler_env['GEM_HOME']) if Dir.exist?(bundler_env['GEM_HOME'])
+    return 0
+  end
 
   cache = File.join(volume, 'vendor', 'cache')
   tried = ["the gems installed in the image (#{Gem::Specification.count} gems)",

@@ -11,10 +11,10 @@ the conformance function and the hellowithdeps example.
 from __future__ import annotations
 
 import functools
-import http.server
 import json
 import threading
 import zipfile
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Dict, Iterator
 
@@ -47,8 +47,8 @@ def composer_server(tmp_path_factory) -> Iterator[str]:
     repo = tmp_path_factory.mktemp("composer")
     (repo / "dist").mkdir()
     package_zip(repo / "dist" / "private-greeting-3.0.1.zip")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(repo))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(repo))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     url = f"http://127.0.0.1:{server.server_address[1]}"
     dist = {"type": "zip", "url": f"{url}/dist/private-greeting-3.0.1.zip"}
     (repo / "packages.json").write_text(json.dumps(
@@ -64,6 +64,7 @@ def composer_server(tmp_path_factory) -> Iterator[str]:
 
 def install(docker_engine: Any, image: str, volume: Path, network: str) -> int:
     """The catalog's installation command in ``image`` (host network to reach 127.0.0.1)."""
+    (volume / "termination-log").write_text("")  # Kubernetes creates it; so does the deploy
     container = docker_engine.containers.run(
         image, ["sh", "-c", "exec php /opt/kubeless/install-composer.php"], detach=True,
         network_mode=network, user="0:0", working_dir="/kubeless",

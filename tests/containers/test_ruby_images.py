@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import http.server
 import threading
 import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Dict, Iterator
 
@@ -76,8 +76,8 @@ def gem_server(runtime_images, docker_engine, tmp_path_factory) -> Iterator[str]
         runtime_images.image(RUNTIME, "installation"), ["sh", "-c", script], remove=True,
         network_mode="none", volumes={str(work): {"bind": "/work", "mode": "rw"}},
         labels=SESSION_LABELS)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(work / "repo"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(work / "repo"))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -89,6 +89,7 @@ def gem_server(runtime_images, docker_engine, tmp_path_factory) -> Iterator[str]
 
 def install(docker_engine: Any, image: str, volume: Path, env: Dict[str, str]) -> int:
     """The catalog's installation command in ``image`` on the host network (for 127.0.0.1)."""
+    (volume / "termination-log").write_text("")  # Kubernetes creates it; so does the deploy
     container = docker_engine.containers.run(
         image, ["sh", "-c", "exec ruby /opt/kubeless/install-gems.rb"], detach=True,
         network_mode="host", user="0:0", working_dir="/kubeless",
@@ -134,8 +135,8 @@ def test_runtime_image_is_small_and_unprivileged(runtime_images, docker_engine):
         image = docker_engine.images.get(runtime_images.image(runtime))
         assert image.attrs["Config"]["User"] == "1000:1000"
         out = docker_engine.containers.run(
-            image.id, ["ruby", "-e", "print RUBY_VERSION, ' ', Process.uid, ' ', "
-                       "File.exist?('/tmp/build/ca-bundle.crt')"],
+            image.id, ["ruby", "-e", "puts [RUBY_VERSION, Process.uid, "
+                       "File.exist?('/tmp/build/ca-bundle.crt')].join(' ')"],
             remove=True, labels=SESSION_LABELS).decode().split()
         assert out[0].startswith(runtime[4:]) and out[1:] == ["1000", "false"], out
         print(f"\n{runtime}: ruby {out[0]}, image {image.attrs['Size'] / 1e6:.0f} MB")
