@@ -196,6 +196,32 @@ class CommandWorker(WorkerProcess):
         return f"its worker process exited with code {code}"
 
 
+def cgroup_memory_limit() -> Optional[int]:
+    """The container's memory limit in bytes (cgroup v2, else v1); None when unlimited."""
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path) as handle:
+                value = handle.read().strip()
+        except OSError:
+            continue
+        if value.isdigit() and int(value) < 1 << 50:
+            return int(value)
+        return None
+    return None
+
+
+def private_memory(pid: int) -> Optional[int]:
+    """Bytes a process holds of its own (RssAnon), or None when unknown."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def _demote(pid: int) -> None:
     """What a Python worker does to itself (see :mod:`.worker`): OOM-kill me first, never
     preempt the server. Both need no privilege for a process of one's own user."""

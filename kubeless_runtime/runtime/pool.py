@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import socket
 import threading
 import time
@@ -87,6 +88,8 @@ class WorkerPool:
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         self.started = False
         self._first: Optional[WorkerProcess] = None
+        self.workers_max = config.workers_max
+        self.workers_min = config.workers_min
 
     @property
     def size(self) -> int:
@@ -103,6 +106,31 @@ class WorkerPool:
         self._first = self._spawn()
         self._count = 1
         self.started = True
+        if self.config.worker_command:
+            self._fit_to_memory(self._first)
+
+    def _fit_to_memory(self, worker: WorkerProcess) -> None:
+        """Lower the worker maximum to what the container's memory limit holds.
+
+        Workers in another language share nothing (a Ruby worker is ~16 MB of its own,
+        a forked Python worker a fraction of that), so ten of them can exceed a 128 Mi
+        limit and the kernel would kill workers as fast as the pool starts them.
+        """
+        from .frames import cgroup_memory_limit, private_memory
+
+        limit = cgroup_memory_limit()
+        per_worker = private_memory(worker.process.pid)
+        if not limit or not per_worker:
+            return
+        room = limit * 0.85 - (private_memory(os.getpid()) or 0)
+        fits = max(1, int(room // (per_worker * 1.25)))  # a call may grow its worker
+        if fits < self.workers_max:
+            log.warning("at most %d workers (KUBELESS_WORKERS_MAX=%d lowered): each takes %.0f MB "
+                        "and the container's memory limit is %.0f MB; raise the function's "
+                        "memory to run more at once", fits, self.workers_max, per_worker / 1e6,
+                        limit / 1e6)
+            self.workers_max = fits
+            self.workers_min = min(self.workers_min, fits)
 
     def start_in_background(self) -> Callable[[], "WorkerPool"]:
         """Start while the caller does other work (imports the HTTP stack, say).
@@ -148,7 +176,7 @@ class WorkerPool:
         if first is not None:
             self._adopt(first)
             self._idle.append(first)
-        for _ in range(self.config.workers_min - self._count):
+        for _ in range(self.workers_min - self._count):
             self._count += 1
             loop.create_task(self._warm_one())
         period = min(max(self.config.worker_idle / 4, 0.05), 5.0)
@@ -260,7 +288,7 @@ class WorkerPool:
             if self._idle:
                 self._busy += 1
                 waiters.popleft().set_result(self._idle.pop())
-            elif self._count < self.config.workers_max:
+            elif self._count < self.workers_max:
                 self._busy += 1
                 self._count += 1
                 self.loop.create_task(self._spawn_for(waiters.popleft()))
@@ -384,7 +412,7 @@ class WorkerPool:
         if self._closed:
             return
         now = time.monotonic()
-        while (self._count > self.config.workers_min and self._idle
+        while (self._count > self.workers_min and self._idle
                and now - self._idle[0].last_used > self.config.worker_idle):
             self._count -= 1
             self._stop_worker(self._idle.popleft())

@@ -110,3 +110,21 @@ def test_sigterm_lets_a_running_call_finish(frames):
         server.process.send_signal(signal.SIGTERM)
         assert call.result().status_code == 201
     assert server.process.wait(10) == 0
+
+
+def test_worker_maximum_fits_the_memory_limit(monkeypatch, tmp_path):
+    from kubeless_runtime.runtime import frames
+    from kubeless_runtime.runtime.config import from_env
+    from kubeless_runtime.runtime.pool import WorkerPool
+
+    monkeypatch.setattr(frames, "cgroup_memory_limit", lambda: 128 * 2**20)
+    monkeypatch.setattr(frames, "private_memory", lambda pid: 16 * 10**6)
+    pool = WorkerPool(from_env({"KUBELESS_WORKER_COMMAND": WORKER, "MOD_NAME": "fn",
+                                "FUNC_HANDLER": "handler", "KUBELESS_INSTALL_VOLUME": str(tmp_path),
+                                "KUBELESS_WORKERS_MAX": "10"}))
+    pool.start()
+    try:
+        assert pool.workers_max == 4  # (0.85 * 128 MiB - 16 MB) / (1.25 * 16 MB)
+        assert pool.workers_min == 2
+    finally:
+        pool.abandon()
