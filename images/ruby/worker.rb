@@ -20,6 +20,13 @@ module Kubeless
     MAX_JSON_NESTING = 512
     TEXT_HTML = 'text/html; charset=UTF-8'
     JSON_TYPE = 'application/json'
+    TEXT_HEADERS = [['Content-Type', TEXT_HTML].freeze].freeze
+    JSON_HEADERS = [['Content-Type', JSON_TYPE].freeze].freeze
+    # The reply headers of a String or a JSON result, encoded once: the common case per call.
+    PRESET_REPLIES = [TEXT_HEADERS, JSON_HEADERS].to_h do |headers|
+      [headers, JSON.generate('type' => 'reply', 'status' => 200, 'headers' => headers).freeze]
+    end.compare_by_identity.freeze
+    STRING_KEYS = proc { |hash, key| key.is_a?(String) ? hash.fetch(key.to_sym, nil) : nil }
 
     # The function could not be loaded; the message is for a person (file, line, fix).
     class LoadError < StandardError; end
@@ -42,14 +49,14 @@ module Kubeless
     end
 
     def write_frame(io, header, body = '')
-      head = JSON.generate(header)
+      head = header.is_a?(String) ? header : JSON.generate(header)
       body = body.b
       io.write([head.bytesize, body.bytesize].pack('NN') + head + body)
     end
 
     # Keys are symbols, as Kubeless's event and context had them; strings find them too.
     def symbol_hash(pairs = {})
-      hash = Hash.new { |h, key| key.is_a?(String) ? h.fetch(key.to_sym, nil) : nil }
+      hash = Hash.new(&STRING_KEYS)
       pairs.each { |key, value| hash[key.to_sym] = value }
       hash
     end
@@ -162,10 +169,9 @@ module Kubeless
         chunks = []
         parts.each { |part| chunks << part.to_s }
         [status, headers.map { |k, v| [k.to_s, v.to_s] }, chunks.join]
-      when String then [200, [['Content-Type', TEXT_HTML]], result]
-      when nil then [200, [['Content-Type', TEXT_HTML]], '']
-      when Hash, Array, Numeric, true, false
-        [200, [['Content-Type', JSON_TYPE]], JSON.generate(result)]
+      when String then [200, TEXT_HEADERS, result]
+      when nil then [200, TEXT_HEADERS, '']
+      when Hash, Array, Numeric, true, false then [200, JSON_HEADERS, JSON.generate(result)]
       else
         raise TypeError, "the function returned a #{result.class}, which has no HTTP form; " \
                          'return a String, a Hash, an Array, a number, true/false, nil or a Rack::Response'
@@ -179,7 +185,8 @@ module Kubeless
         return [{ 'type' => 'bad-request', 'message' => e.message }, '']
       end
       status, headers, out = reply(function.call(ev, context))
-      [{ 'type' => 'reply', 'status' => status, 'headers' => headers }, out]
+      preset = status == 200 && PRESET_REPLIES[headers]
+      [preset || { 'type' => 'reply', 'status' => status, 'headers' => headers }, out]
     rescue Exception => e # rubocop:disable Lint/RescueException -- a function's exit is its error too
       raise if e.is_a?(SignalException)
 
