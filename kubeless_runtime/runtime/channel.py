@@ -1,7 +1,8 @@
 """The byte channel between the HTTP process and one worker process.
 
-Length-prefixed pickles over a socketpair; Python workers use this private encoding
-(other languages' workers speak the documented frame protocol instead). The worker's end
+Length-prefixed messages over a socketpair. Python workers use a private encoding, pickles
+(:data:`PICKLES`); workers in other languages speak the documented frame protocol
+(``WORKER_PROTOCOL.md``, :mod:`.frames`), plugged in as another codec. The worker's end
 blocks (:class:`Channel`); the HTTP process's end is driven by its event loop
 (:class:`LoopChannel`).
 """
@@ -22,6 +23,31 @@ class ChannelClosed(EOFError):
     """The other end of a worker channel went away."""
 
 
+class PickleCodec:
+    """The Python workers' private encoding: a 4-byte length, then a pickle."""
+
+    @staticmethod
+    def encode(obj: Any) -> bytes:
+        payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        return _HEADER.pack(len(payload)) + payload
+
+    @staticmethod
+    def take(buffer: bytearray) -> Any:
+        """The first whole message, removed from ``buffer``; :data:`INCOMPLETE` if none."""
+        if len(buffer) < _HEADER.size:
+            return INCOMPLETE
+        needed = _HEADER.size + _HEADER.unpack_from(buffer)[0]
+        if len(buffer) < needed:
+            return INCOMPLETE
+        message = pickle.loads(bytes(buffer[_HEADER.size:needed]))
+        del buffer[:needed]
+        return message
+
+
+INCOMPLETE = object()
+PICKLES = PickleCodec()
+
+
 class Channel:
     """Length-prefixed pickles over a blocking socketpair: the worker's end.
 
@@ -31,17 +57,17 @@ class Channel:
     function (in a thread), then wraps the socket in a :class:`LoopChannel`.
     """
 
-    __slots__ = ("sock", "_buffer", "_timeout")
+    __slots__ = ("sock", "codec", "_buffer", "_timeout")
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, codec: Any = PICKLES) -> None:
         sock.settimeout(None)
         self.sock = sock
+        self.codec = codec
         self._buffer = bytearray()
         self._timeout: Optional[float] = None
 
     def send(self, obj: Any) -> None:
-        payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-        self.sock.sendall(_HEADER.pack(len(payload)) + payload)
+        self.sock.sendall(self.codec.encode(obj))
 
     def _set_timeout(self, timeout: Optional[float]) -> None:
         if timeout != self._timeout:
@@ -54,18 +80,18 @@ class Channel:
     def recv(self, timeout: Optional[float] = None) -> Any:
         """The next message; ``TimeoutError`` after ``timeout`` seconds without one."""
         buffer = self._buffer
+        take = self.codec.take
         deadline = None if timeout is None else time.monotonic() + timeout
         self._set_timeout(timeout)
-        needed = _HEADER.size
         while True:
-            if len(buffer) >= _HEADER.size:
-                needed = _HEADER.size + _HEADER.unpack_from(buffer)[0]
-                if len(buffer) >= needed:
-                    message = pickle.loads(bytes(buffer[_HEADER.size:needed]))
-                    del buffer[:needed]
-                    return message
             try:
-                chunk = self.sock.recv(max(65536, needed - len(buffer)))
+                message = take(buffer)
+            except ValueError as exc:
+                raise ChannelClosed(f"the worker broke the protocol: {exc}") from None
+            if message is not INCOMPLETE:
+                return message
+            try:
+                chunk = self.sock.recv(262144)
             except BlockingIOError:
                 raise TimeoutError from None
             except OSError as exc:
@@ -96,27 +122,17 @@ class LoopChannel:
     request are a measurable share of the hop to the worker.
     """
 
-    __slots__ = ("sock", "loop", "_buffer", "_waiter", "closed")
+    __slots__ = ("sock", "loop", "codec", "_buffer", "_waiter", "closed")
 
     def __init__(self, channel: Channel, loop: Any) -> None:
         self.sock = channel.sock
         self.sock.setblocking(False)
         self.loop = loop
+        self.codec = channel.codec
         self._buffer = channel._buffer
         self._waiter: Any = None
         self.closed = False
         loop.add_reader(self.sock.fileno(), self._readable)
-
-    def _message(self) -> Any:
-        buffer = self._buffer
-        if len(buffer) < _HEADER.size:
-            return _INCOMPLETE
-        needed = _HEADER.size + _HEADER.unpack_from(buffer)[0]
-        if len(buffer) < needed:
-            return _INCOMPLETE
-        message = pickle.loads(bytes(buffer[_HEADER.size:needed]))
-        del buffer[:needed]
-        return message
 
     def _readable(self) -> None:
         try:
@@ -132,8 +148,12 @@ class LoopChannel:
         self._buffer += chunk
         waiter = self._waiter
         if waiter is not None and not waiter.done():
-            message = self._message()
-            if message is not _INCOMPLETE:
+            try:
+                message = self.codec.take(self._buffer)
+            except ValueError as exc:  # a worker breaking the protocol is treated as lost
+                self._lost(f"the worker broke the protocol: {exc}")
+                return
+            if message is not INCOMPLETE:
                 waiter.set_result(message)
 
     def _lost(self, why: str) -> None:
@@ -148,7 +168,7 @@ class LoopChannel:
             waiter.set_exception(exc)
 
     async def send(self, obj: Any) -> None:
-        data = _frame(obj)
+        data = self.codec.encode(obj)
         try:
             sent = self.sock.send(data)
         except (BlockingIOError, InterruptedError):
@@ -159,14 +179,18 @@ class LoopChannel:
     def send_nowait(self, obj: Any) -> None:
         """Best effort, for the tiny stop message."""
         try:
-            self.sock.send(_frame(obj))
+            self.sock.send(self.codec.encode(obj))
         except OSError:
             pass
 
     async def recv(self, timeout: float) -> Any:
         """The next message; ``TimeoutError`` after ``timeout`` seconds without one."""
-        message = self._message()
-        if message is not _INCOMPLETE:
+        try:
+            message = self.codec.take(self._buffer)
+        except ValueError as exc:
+            self._lost(f"the worker broke the protocol: {exc}")
+            raise ChannelClosed(str(exc)) from None
+        if message is not INCOMPLETE:
             return message
         if self.closed:
             raise ChannelClosed("the worker closed its end")
@@ -193,14 +217,6 @@ class LoopChannel:
             self.sock.close()
         except OSError:
             pass
-
-
-_INCOMPLETE = object()
-
-
-def _frame(obj: Any) -> bytes:
-    payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    return _HEADER.pack(len(payload)) + payload
 
 
 def _expire(waiter: Any) -> None:

@@ -58,6 +58,8 @@ class Config:
     worker_idle: float = DEFAULT_WORKER_IDLE
     grace: float = DEFAULT_GRACE
     max_head_bytes: int = DEFAULT_MAX_HEAD_BYTES
+    worker_command: str = ""
+    """``KUBELESS_WORKER_COMMAND``: a worker in another language (WORKER_PROTOCOL.md)."""
 
     @property
     def context(self) -> dict:
@@ -143,6 +145,7 @@ def from_env(env: Optional[Mapping[str, str]] = None, **overrides) -> Config:
         grace=_number(env, "KUBELESS_GRACE_PERIOD", DEFAULT_GRACE, minimum=0),
         max_head_bytes=int(_number(env, "KUBELESS_MAX_HEAD_BYTES", DEFAULT_MAX_HEAD_BYTES,
                                    minimum=1024, integer=True)),
+        worker_command=env.get("KUBELESS_WORKER_COMMAND", "").strip(),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     values.setdefault("site_dirs", site_packages_dirs(Path(values["function_dir"])))

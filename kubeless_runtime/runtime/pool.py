@@ -16,13 +16,16 @@ At most ``threads`` calls (``CHERRYPY_NUMTHREADS``) run at once; the pool grows
 on demand up to ``workers_max`` and shrinks back to ``workers_min`` after
 ``worker_idle`` seconds without work. Workers come from a ``forkserver`` that
 has already imported this module, so growing costs a fork plus the function's
-own import, not a new interpreter.
+own import, not a new interpreter. With ``KUBELESS_WORKER_COMMAND`` set, workers are
+that command instead (a Ruby or PHP launcher, say), spoken to in the frame protocol of
+``WORKER_PROTOCOL.md`` (:mod:`.frames`); everything else here is the same for them.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import socket
 import threading
 import time
@@ -112,6 +115,8 @@ class WorkerPool:
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         self.started = False
         self._first: Optional[WorkerProcess] = None
+        self.workers_max = config.workers_max
+        self.workers_min = config.workers_min
 
     @property
     def size(self) -> int:
@@ -133,6 +138,31 @@ class WorkerPool:
         self._first = self._spawn()
         self._count = 1
         self.started = True
+        if self.config.worker_command:
+            self._fit_to_memory(self._first)
+
+    def _fit_to_memory(self, worker: WorkerProcess) -> None:
+        """Lower the worker maximum to what the container's memory limit holds.
+
+        Workers in another language share nothing (a Ruby worker is ~16 MB of its own,
+        a forked Python worker a fraction of that), so ten of them can exceed a 128 Mi
+        limit and the kernel would kill workers as fast as the pool starts them.
+        """
+        from .frames import cgroup_memory_limit, private_memory
+
+        limit = cgroup_memory_limit()
+        per_worker = private_memory(worker.process.pid)
+        if not limit or not per_worker:
+            return
+        room = limit * 0.85 - (private_memory(os.getpid()) or 0)
+        fits = max(1, int(room // (per_worker * 1.25)))  # a call may grow its worker
+        if fits < self.workers_max:
+            log.warning("at most %d workers (KUBELESS_WORKERS_MAX=%d lowered): each takes %.0f MB "
+                        "and the container's memory limit is %.0f MB; raise the function's "
+                        "memory to run more at once", fits, self.workers_max, per_worker / 1e6,
+                        limit / 1e6)
+            self.workers_max = fits
+            self.workers_min = min(self.workers_min, fits)
 
     def start_in_background(self) -> Callable[[], "WorkerPool"]:
         """Start while the caller does other work (imports the HTTP stack, say).
@@ -178,14 +208,17 @@ class WorkerPool:
         if first is not None:
             self._adopt(first)
             self._idle.append(first)
-        for _ in range(self.config.workers_min - self._count):
+        for _ in range(self.workers_min - self._count):
             self._count += 1
             loop.create_task(self._warm_one())
         period = min(max(self.config.worker_idle / 4, 0.05), 5.0)
         loop.call_later(period, self._reap_idle, period)
 
-    def _spawn(self) -> WorkerProcess:
-        """Start one worker and wait until it has loaded the function (blocking)."""
+    def _start_worker(self) -> WorkerProcess:
+        if self.config.worker_command:
+            from .frames import CommandWorker
+
+            return CommandWorker.start(self.config)
         try:
             parent, child = socket.socketpair()
         except OSError as exc:
@@ -203,7 +236,11 @@ class WorkerPool:
                                    "KUBELESS_WORKERS_MAX") from None
         finally:
             child.close()
-        worker = WorkerProcess(process, Channel(parent))
+        return WorkerProcess(process, Channel(parent))
+
+    def _spawn(self) -> WorkerProcess:
+        """Start one worker and wait until it has loaded the function (blocking)."""
+        worker = self._start_worker()
         load_timeout = max(self.config.timeout, 60.0)
         try:
             status, detail = worker.conn.recv(load_timeout)
@@ -226,7 +263,10 @@ class WorkerPool:
                     "(its error is on stderr above)") from None
             raise FunctionLoadError(
                 f"Loading {self.config.module_name} killed the worker process: "
-                f"{exit_text}. Check the module-level code of the function.") from None
+                f"{exit_text}. Check the module-level code of the function"
+                + (f" and the worker command (KUBELESS_WORKER_COMMAND="
+                   f"{self.config.worker_command!r}); its output is in the log above."
+                   if self.config.worker_command else ".")) from None
         if status != "ready":
             worker.reap(2.0)
             raise FunctionLoadError(detail)
@@ -300,7 +340,7 @@ class WorkerPool:
             if self._idle:
                 self._busy += 1
                 waiters.popleft().set_result(self._idle.pop())
-            elif self._count < self.config.workers_max:
+            elif self._count < self.workers_max:
                 self._busy += 1
                 self._count += 1
                 self.loop.create_task(self._spawn_for(waiters.popleft()))
@@ -428,7 +468,7 @@ class WorkerPool:
         if self._closed:
             return
         now = time.monotonic()
-        while (self._count > self.config.workers_min and self._idle
+        while (self._count > self.workers_min and self._idle
                and now - self._idle[0].last_used > self.config.worker_idle):
             self._count -= 1
             self._stop_worker(self._idle.popleft())

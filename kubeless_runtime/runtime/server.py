@@ -127,8 +127,8 @@ class Runtime:
         await self.server.startup(sockets=[self.sock])
         log.info("serving %s.%s on %s:%s (timeout %gs, %d calls at once, workers %d-%d)",
                  self.config.module_name, self.config.handler_name, self.config.host, self.port,
-                 self.config.timeout, self.config.threads, self.config.workers_min,
-                 self.config.workers_max)
+                 self.config.timeout, self.config.threads, self.pool.workers_min,
+                 self.pool.workers_max)
         ticks = loop.create_task(self._tick())
         await self._stop.wait()
         ticks.cancel()

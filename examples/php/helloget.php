@@ -1,0 +1,6 @@
+<?php
+
+function foo($event, $context)
+{
+    return 'hello world';
+}

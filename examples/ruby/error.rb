@@ -1,0 +1,3 @@
+def handler(event, context)
+  raise 'something went wrong in the function'
+end

@@ -1,0 +1,3 @@
+def foo(event, context)
+  'hello world'
+end
