@@ -102,12 +102,19 @@ def zip_entries(data: bytes, source: str = "bundle") -> List[Entry]:
 
 def extract_zip(bundle: Path, destination: Path) -> List[Path]:
     """Extract ``bundle`` into ``destination``; nothing is written unless every entry is safe."""
+    return _write_entries(zip_entries(_read_bundle(bundle), str(bundle)), destination)
+
+
+def _read_bundle(bundle: Path) -> bytes:
     try:
-        data = bundle.read_bytes()
+        return bundle.read_bytes()
     except OSError as exc:
         raise BundleError(f"cannot read {bundle}: {exc}") from None
+
+
+def _write_entries(entries: List[Entry], destination: Path) -> List[Path]:
     written = []
-    for relative, content, mode in zip_entries(data, str(bundle)):
+    for relative, content, mode in entries:
         target = destination / relative
         if content is None:
             target.mkdir(parents=True, exist_ok=True)
@@ -254,18 +261,4 @@ def extract_bundle(bundle: Path, destination: Path) -> List[Path]:
     """Extract a zip or tar bundle into ``destination``; nothing is written unless all is safe."""
     if bundle_format(bundle.name) != "tar":
         return extract_zip(bundle, destination)
-    try:
-        data = bundle.read_bytes()
-    except OSError as exc:
-        raise BundleError(f"cannot read {bundle}: {exc}") from None
-    written = []
-    for relative, content, mode in tar_entries(data, str(bundle)):
-        target = destination / relative
-        if content is None:
-            target.mkdir(parents=True, exist_ok=True)
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-        target.chmod(mode)
-        written.append(target)
-    return written
+    return _write_entries(tar_entries(_read_bundle(bundle), str(bundle)), destination)
