@@ -13,9 +13,13 @@ if ! docker info >/dev/null 2>&1; then
     echo "ruby native tests SKIPPED: no ruby with rack and minitest here and no Docker engine answers"
     exit 0
 fi
+# The images are this run's own: removed when it ends, passed or failed.
+built=()
+trap 'for i in "${built[@]}"; do docker rmi "$i" >/dev/null 2>&1 || true; done' EXIT
 for version in 3.3:trixie 3.1:bookworm; do
     ruby=${version%%:*}
     image=kubeless-runtime/ruby-native-tests:$ruby
+    built+=("$image")
     echo "-- ruby $ruby ($image)"
     docker build -q -t "$image" --build-arg "BASE_IMAGE=debian:${version#*:}-slim" \
         --build-arg "RUBY_VERSION=$ruby" -f images/ruby/Dockerfile.init images/ruby >/dev/null
