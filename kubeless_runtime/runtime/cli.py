@@ -21,10 +21,15 @@ from typing import Any, Dict
 
 from ..bundle import bundle_format, extract_bundle
 from ..contract import parse_env_pairs, split_handler
-from ..errors import UsageError
+from ..errors import KubelessRuntimeError, UsageError
 from .config import Config, ConfigError, from_env, termination_log_path
 from .loader import FunctionLoadError, write_termination_log
 
+
+class DependencyInstallError(KubelessRuntimeError):
+    """pip could not install ``--dependencies`` (its output is above the message)."""
+
+    code = "dependency-install"
 
 def _cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -48,8 +53,9 @@ def install_dependencies(requirements: Path) -> Path:
                            str(target), "-r", str(requirements.resolve())], check=False)
     if done.returncode != 0:
         shutil.rmtree(target, ignore_errors=True)
-        raise UsageError(f"pip could not install {requirements} (exit {done.returncode}); "
-                         "see pip's output above, fix the file and run again.")
+        raise DependencyInstallError(
+            f"pip could not install {requirements} (exit {done.returncode}); see pip's output "
+            "above, fix the file and run again.")
     (target / ".complete").write_text("")
     return target
 
