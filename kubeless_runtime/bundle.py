@@ -38,6 +38,21 @@ class UnsafeBundleError(BundleError):
     code = "unsafe-bundle"
 
 
+def _relative_path(raw: str, source: str, rebuild: str) -> Optional[str]:
+    """An entry's path inside the function folder (None for the folder itself), or
+    :class:`UnsafeBundleError` when it is absolute or climbs out with ``..``."""
+    name = raw.replace("\\", "/")
+    path = PurePosixPath(name)
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        raise UnsafeBundleError(f"{source}: entry {raw!r} is an absolute path; rebuild "
+                                f"{rebuild} with paths relative to the function folder")
+    if ".." in path.parts:
+        raise UnsafeBundleError(f"{source}: entry {raw!r} escapes the function folder with "
+                                f"'..'; rebuild {rebuild} with paths inside it")
+    parts = [part for part in path.parts if part not in ("", ".")]
+    return "/".join(parts) if parts else None
+
+
 def zip_entries(data: bytes, source: str = "bundle") -> List[Entry]:
     """Every entry of a zip bundle, after checking them all."""
     try:
@@ -54,15 +69,7 @@ def zip_entries(data: bytes, source: str = "bundle") -> List[Entry]:
                                     f"{MAX_BUNDLE_ENTRIES}")
         for info in infos:
             raw = info.filename
-            name = raw.replace("\\", "/")
-            path = PurePosixPath(name)
-            if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-                raise UnsafeBundleError(f"{source}: entry {raw!r} is an absolute path; "
-                                        "rebuild the zip with paths relative to the function "
-                                        "folder")
-            if ".." in path.parts:
-                raise UnsafeBundleError(f"{source}: entry {raw!r} escapes the function folder "
-                                        "with '..'; rebuild the zip with paths inside it")
+            relative = _relative_path(raw, source, "the zip")
             mode = info.external_attr >> 16
             kind = stat.S_IFMT(mode)
             if kind == stat.S_IFLNK:
@@ -71,10 +78,8 @@ def zip_entries(data: bytes, source: str = "bundle") -> List[Entry]:
             if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
                 raise UnsafeBundleError(f"{source}: entry {raw!r} is not a regular file or "
                                         "folder")
-            parts = [part for part in path.parts if part not in ("", ".")]
-            if not parts:
+            if relative is None:
                 continue
-            relative = "/".join(parts)
             if info.is_dir() or kind == stat.S_IFDIR:
                 entries.append((relative, None, 0o755))
                 continue
@@ -179,22 +184,13 @@ def _inflate(data: bytes, source: str) -> bytes:
 def _tar_member(member, source: str) -> Optional[str]:
     """The member's safe relative path (None for the folder itself), or UnsafeBundleError."""
     raw = member.name
-    name = raw.replace("\\", "/")
-    path = PurePosixPath(name)
-    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        raise UnsafeBundleError(f"{source}: entry {raw!r} is an absolute path; rebuild the "
-                                "archive with paths relative to the function folder "
-                                "(tar -C folder -czf function.tar.gz .)")
-    if ".." in path.parts:
-        raise UnsafeBundleError(f"{source}: entry {raw!r} escapes the function folder with "
-                                "'..'; rebuild the archive with paths inside it")
+    relative = _relative_path(raw, source, "the archive (tar -C folder -czf function.tar.gz .)")
     if member.issym() or member.islnk():
         raise UnsafeBundleError(f"{source}: entry {raw!r} is a link, which a function bundle "
                                 "may not contain; store the file itself (tar --dereference)")
     if not (member.isfile() or member.isdir()):
         raise UnsafeBundleError(f"{source}: entry {raw!r} is not a regular file or folder")
-    parts = [part for part in path.parts if part not in ("", ".")]
-    return "/".join(parts) if parts else None
+    return relative
 
 
 def tar_entries(data: bytes, source: str = "bundle") -> List[Entry]:
