@@ -13,9 +13,7 @@ docker run --rm --network none --user "$(id -u):$(id -g)" -v "$work:/work" -w /w
     "$image" gem build --silent kubeless_conformance_dep.gemspec
 mv "$work/dep/kubeless_conformance_dep-1.0.0.gem" "$work/vendor/cache/"
 cp conformance.rb "$work/"
+rm -rf "$work/dep"
 rm -f conformance.zip
-(cd "$work" && python3 -c 'import sys, zipfile
-with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
-    for name in sys.argv[2:]:
-        z.write(name)' "$OLDPWD/conformance.zip" conformance.rb vendor/cache/kubeless_conformance_dep-1.0.0.gem)
+python3 "$(git rev-parse --show-toplevel)/scripts/zip-folder.py" "$work" conformance.zip
 echo "wrote $PWD/conformance.zip"
