@@ -9,20 +9,5 @@ tests='Dir["tests/native/ruby/*_test.rb"].sort.each { |f| require File.expand_pa
 if command -v ruby >/dev/null && ruby -e 'require "rack"; require "minitest"' 2>/dev/null; then
     exec ruby -e "$tests"
 fi
-if ! docker info >/dev/null 2>&1; then
-    echo "ruby native tests SKIPPED: no ruby with rack and minitest here and no Docker engine answers"
-    exit 0
-fi
-# The images are this run's own: removed when it ends, passed or failed.
-built=()
-trap 'for i in "${built[@]}"; do docker rmi "$i" >/dev/null 2>&1 || true; done' EXIT
-for version in 3.3:trixie 3.1:bookworm; do
-    ruby=${version%%:*}
-    image=kubeless-runtime/ruby-native-tests:$ruby
-    built+=("$image")
-    echo "-- ruby $ruby ($image)"
-    docker build -q -t "$image" --build-arg "BASE_IMAGE=debian:${version#*:}-slim" \
-        --build-arg "RUBY_VERSION=$ruby" -f images/ruby/Dockerfile.init images/ruby >/dev/null
-    docker run --rm --network none --user 1000:1000 -v "$PWD:/repo:ro" -w /repo "$image" \
-        ruby -e "$tests"
-done
+source tests/native/in-image.sh
+in_image ruby RUBY_VERSION "3.3:trixie 3.1:bookworm" ruby -e "$tests"
