@@ -20,7 +20,7 @@ from .handles import (
     get_deployment,
     list_deployments,
 )
-from .plan import Plan, expand_references, plan_deployment, safe_zip_entries, source_archive
+from .plan import Plan, expand_references, plan_deployment, safe_bundle_entries, source_archive
 from .run import deploy
 from .spec import DeploySpec, validate_env, validate_name
 from .wait import loopback_opener
@@ -30,6 +30,6 @@ __all__ = [
     "FunctionExistsError",
     "FunctionNotFoundError", "InvalidSpecError", "PhaseTimeoutError", "Plan",
     "UnsafeArchiveError", "delete_deployment", "deploy", "expand_references", "get_deployment",
-    "list_deployments", "loopback_opener", "plan_deployment", "safe_zip_entries",
+    "list_deployments", "loopback_opener", "plan_deployment", "safe_bundle_entries",
     "source_archive", "validate_env", "validate_name",
 ]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Tuple
 
-from ...bundle import BundleError, UnsafeBundleError, bundle_entries, bundle_format, zip_entries
+from ...bundle import BundleError, UnsafeBundleError, bundle_entries, bundle_format
 from ...contract import INSTALL_VOLUME, UsageError, split_handler
 from ...quantity import format_memory, parse_memory
 from ..catalog import Catalog, Runtime, UnknownRuntimeError, load_catalog
@@ -62,18 +62,8 @@ def _tar_add(tar: tarfile.TarFile, name: str, data: Optional[bytes], mode: int) 
         tar.addfile(info, io.BytesIO(data))
 
 
-def safe_zip_entries(data: bytes, source: str = "bundle") -> List[Tuple[str, Optional[bytes], int]]:
-    """The checked entries of a zip bundle (:func:`kubeless_runtime.bundle.zip_entries`),
-    with its errors as preparation-phase deploy errors."""
-    try:
-        return zip_entries(data, source)
-    except UnsafeBundleError as exc:
-        raise UnsafeArchiveError(str(exc)) from None
-    except BundleError as exc:
-        raise InvalidSpecError(str(exc)) from None
-
-
-def safe_bundle_entries(data: bytes, source: str) -> List[Tuple[str, Optional[bytes], int]]:
+def safe_bundle_entries(data: bytes,
+                        source: str = "bundle") -> List[Tuple[str, Optional[bytes], int]]:
     """The checked entries of a zip or tar bundle (chosen by ``source``'s name), with its
     errors as preparation-phase deploy errors."""
     try:

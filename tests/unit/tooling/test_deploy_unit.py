@@ -27,7 +27,7 @@ from kubeless_runtime.tooling.deploy import (
     deploy,
     expand_references,
     plan_deployment,
-    safe_zip_entries,
+    safe_bundle_entries,
     source_archive,
     validate_env,
     validate_name,
@@ -144,11 +144,11 @@ def make_zip(entries) -> bytes:
     return buffer.getvalue()
 
 
-def test_safe_zip_entries_accepts_a_normal_bundle():
+def test_safe_bundle_entries_accepts_a_normal_bundle():
     data = make_zip([("main.py", "x = 1\n", None), ("pkg/", "", stat.S_IFDIR | 0o755),
                      ("pkg/helper.py", "y = 2\n", stat.S_IFREG | 0o644),
                      ("./bin/run.sh", "#!/bin/sh\n", stat.S_IFREG | 0o755)])
-    entries = {name: (content, mode) for name, content, mode in safe_zip_entries(data)}
+    entries = {name: (content, mode) for name, content, mode in safe_bundle_entries(data)}
     assert entries["main.py"] == (b"x = 1\n", 0o644)
     assert entries["pkg"] == (None, 0o755)
     assert entries["pkg/helper.py"][0] == b"y = 2\n"
@@ -164,15 +164,15 @@ def test_safe_zip_entries_accepts_a_normal_bundle():
     ("link", stat.S_IFLNK | 0o777, "symbolic link"),
     ("fifo", stat.S_IFIFO | 0o644, "not a regular file"),
 ])
-def test_safe_zip_entries_refuses_escapes_and_links(name, mode, message):
+def test_safe_bundle_entries_refuses_escapes_and_links(name, mode, message):
     data = make_zip([("ok.py", "x", None), (name, "/etc/passwd", mode)])
     with pytest.raises(UnsafeArchiveError, match=message):
-        safe_zip_entries(data, "bundle.zip")
+        safe_bundle_entries(data, "bundle.zip")
 
 
 def test_unsafe_archive_error_is_a_usage_error_with_a_code():
     with pytest.raises(UsageError) as info:
-        safe_zip_entries(make_zip([("../x", "", None)]))
+        safe_bundle_entries(make_zip([("../x", "", None)]))
     assert info.value.phase == "preparation" and info.value.code == "unsafe-archive"
     assert not isinstance(info.value, DeployError)
 
@@ -180,12 +180,12 @@ def test_unsafe_archive_error_is_a_usage_error_with_a_code():
 def test_zip_bomb_limit(monkeypatch):
     monkeypatch.setattr(bundle_mod, "MAX_BUNDLE_BYTES", 1000)
     with pytest.raises(UnsafeArchiveError, match="unpacks to more than"):
-        safe_zip_entries(make_zip([("big", "x" * 2000, None)]))
+        safe_bundle_entries(make_zip([("big", "x" * 2000, None)]))
 
 
 def test_not_a_zip():
     with pytest.raises(InvalidSpecError, match="not a readable zip"):
-        safe_zip_entries(b"not a zip", "f.zip")
+        safe_bundle_entries(b"not a zip", "f.zip")
 
 
 # --- the preparation archive --------------------------------------------------------------
