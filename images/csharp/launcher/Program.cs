@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using System.Json;
 using System.Reflection;
 using System.Text;
@@ -126,11 +127,25 @@ namespace Kubeless.Launcher
                 header = new JsonObject
                 {
                     { "type", "error" }, { "message", e.GetType().Name + ": " + e.Message },
-                    { "traceback", e.ToString() },
+                    { "traceback", Traceback(e) },
                 };
                 body = null;
             }
             channel.Write(header, body);
+        }
+
+        /// <summary>The exception's text without the frames of the launcher calling the handler.</summary>
+        private static string Traceback(Exception e)
+        {
+            var lines = e.ToString().Split('\n').Where(line =>
+            {
+                var text = line.Trim();
+                return text.Length > 0 && !text.StartsWith("--- End of stack trace", StringComparison.Ordinal)
+                    && !text.StartsWith("at Kubeless.Launcher.", StringComparison.Ordinal)
+                    && !text.StartsWith("at System.Reflection.", StringComparison.Ordinal)
+                    && !text.StartsWith("at (wrapper managed-to-native) System.Reflection.", StringComparison.Ordinal);
+            });
+            return string.Join("\n", lines.Select(line => line.TrimEnd()));
         }
 
         /// <summary>
