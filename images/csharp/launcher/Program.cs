@@ -135,7 +135,7 @@ namespace Kubeless.Launcher
         }
 
         /// <summary>The exception's text without the frames of the launcher calling the handler.</summary>
-        private static string Traceback(Exception e)
+        internal static string Traceback(Exception e)
         {
             var lines = e.ToString().Split('\n').Where(line =>
             {
@@ -152,7 +152,7 @@ namespace Kubeless.Launcher
         /// A string is the body (text/plain, as ASP.NET Core sent it for Kubeless), a byte[] the
         /// raw body, null an empty one; anything else is sent as JSON.
         /// </summary>
-        private static byte[] Reply(object result, out JsonObject header)
+        internal static byte[] Reply(object result, out JsonObject header)
         {
             string type;
             byte[] body;
