@@ -20,12 +20,9 @@ namespace Kubeless.Launcher
     internal static class Program
     {
         private static readonly UTF8Encoding Utf8 = new UTF8Encoding(false);
-        private static string libraryDir;
 
         private static int Main(string[] args)
         {
-            libraryDir = Path.Combine(Environment.GetEnvironmentVariable("KUBELESS_INSTALL_VOLUME") ?? "/kubeless", "lib");
-            AppDomain.CurrentDomain.AssemblyResolve += FromLibraryDir;
             if (args.Length == 3 && args[0] == "--check") return Check(args[1], args[2]);
             var fd = Environment.GetEnvironmentVariable("KUBELESS_WORKER_FD");
             int number;
@@ -63,8 +60,6 @@ namespace Kubeless.Launcher
         {
             var load = channel.Read();
             if (load == null || load.Type != "load") return 1;
-            var dir = Function.Text(load.Header, "function_dir") ?? "/kubeless";
-            libraryDir = Path.Combine(dir, "lib");
             var module = Function.Text(load.Header, "module") ?? "";
             Function function;
             try
@@ -164,12 +159,6 @@ namespace Kubeless.Launcher
             if (type != null) headers.Add(new JsonArray("Content-Type", type));
             header = new JsonObject { { "type", "reply" }, { "status", 200 }, { "headers", headers } };
             return body;
-        }
-
-        private static Assembly FromLibraryDir(object sender, ResolveEventArgs args)
-        {
-            var path = Path.Combine(libraryDir, new AssemblyName(args.Name).Name + ".dll");
-            return File.Exists(path) ? Assembly.LoadFrom(path) : null;
         }
     }
 }
