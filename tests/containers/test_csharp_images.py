@@ -10,6 +10,7 @@ lib/ DLLs are covered by the conformance function and the fibonacci example.
 from __future__ import annotations
 
 import zipfile
+
 import pytest
 
 from .helpers import SESSION_LABELS, http
@@ -71,7 +72,8 @@ def test_runtime_image_is_small_and_unprivileged(runtime_images, docker_engine):
         image = docker_engine.images.get(runtime_images.image(runtime))
         assert image.attrs["Config"]["User"] == "1000:1000"
         out = docker_engine.containers.run(
-            image.id, ["sh", "-c", "mono --version | head -1; id -u; command -v mcs || echo no-mcs; "
+            image.id, ["sh", "-c", "mono --version | head -1; id -u; "
+                       "command -v mcs || echo no-mcs; "
                        "test -e /tmp/build/ca-bundle.crt && echo ca || echo no-ca"],
             remove=True, labels=SESSION_LABELS).decode().splitlines()
         version = runtime[len("mono"):]
