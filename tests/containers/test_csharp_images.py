@@ -1,19 +1,29 @@
 """The C# images on Mono: the runtime image has no compiler and runs as uid 1000; a crashing
-function takes only its worker; a DLL a project file names by HintPath is compiled against
-and loaded.
+function takes only its worker; DLLs a project names by HintPath, and packages restored from
+a NuGet v3 feed or from a folder of .nupkg files in the bundle, are compiled against and
+loaded.
 
-NuGet is not reachable from these machines and the runtime has no feed: a package is a DLL
-in the bundle. This test builds that DLL itself (mcs in the installation image, no network);
-lib/ DLLs are covered by the conformance function and the fibonacci example.
+NuGet's own feed is not reachable from these machines, so the feed is one this test writes
+and serves on 127.0.0.1 (a service index and a flat container, the two resources a restore
+reads), holding packages whose DLLs the test compiles with mcs in the installation image;
+only the installation container runs on the host network, to reach it. lib/ DLLs are
+covered by the conformance function and the fibonacci example.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import threading
 import zipfile
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Dict, Iterator
 
 import pytest
 
 from .helpers import SESSION_LABELS, http
+from .test_ruby_images import serve_function
 
 pytestmark = pytest.mark.container
 
@@ -113,3 +123,153 @@ def test_a_hintpath_dll_in_the_bundle_is_compiled_against_and_loaded(fn, runtime
         archive.write(work / "Greetings.dll", "deps/Greetings.dll")
     deployment = fn("hint", "mono6.8", from_file=str(bundle), handler="greeter.handler")
     assert http(deployment.url) == (200, b"hello from a shipped DLL")
+
+
+# Two packages: Kubeless.Greeting 2.0.0 (net45) depends on Kubeless.Words [1.0,2.0).
+PACKAGES = {
+    ("Kubeless.Words", "1.3.0"): ("", "namespace Kubeless.Words { public static class Words "
+                                      "{ public static string Hello() { return \"hello\"; } } }"),
+    ("Kubeless.Greeting", "2.0.0"): (
+        '<group targetFramework=".NETFramework4.5">'
+        '<dependency id="Kubeless.Words" version="[1.0,2.0)" /></group>',
+        "namespace Kubeless.Greeting { public static class Greeting { public static string "
+        "Hello() { return Kubeless.Words.Words.Hello() + \" from a NuGet feed\"; } } }"),
+}
+RESTORED = """
+using Kubeless.Functions;
+
+public class fn
+{
+    public object handler(Event k8Event, Context k8Context)
+    {
+        return Kubeless.Greeting.Greeting.Hello();
+    }
+}
+"""
+
+
+def nupkgs(docker_engine: Any, image: str, work: Path) -> Dict[str, bytes]:
+    """{file name: .nupkg bytes} of PACKAGES, their DLLs compiled by mcs in ``image``."""
+    work.mkdir()
+    work.chmod(0o777)
+    commands = []
+    for (name, _), (_, source) in PACKAGES.items():
+        (work / f"{name}.cs").write_text(source)
+        refs = " -r:/work/Kubeless.Words.dll" if name != "Kubeless.Words" else ""
+        commands.append(f"mcs -target:library{refs} -out:/work/{name}.dll /work/{name}.cs")
+    docker_engine.containers.run(image, ["sh", "-c", " && ".join(commands)], remove=True,
+                                 network_mode="none", user="1000:1000",
+                                 volumes={str(work): {"bind": "/work", "mode": "rw"}},
+                                 labels=SESSION_LABELS)
+    packages = {}
+    for (name, version), (dependencies, _) in PACKAGES.items():
+        target = work / "pkg.nupkg"
+        with zipfile.ZipFile(target, "w") as archive:
+            archive.writestr(f"{name}.nuspec", (
+                '<?xml version="1.0"?><package><metadata>'
+                f"<id>{name}</id><version>{version}</version><authors>test</authors>"
+                f"<description>test</description><dependencies>{dependencies}</dependencies>"
+                "</metadata></package>"))
+            archive.write(work / f"{name}.dll", f"lib/net45/{name}.dll")
+        packages[f"{name}.{version}.nupkg"] = target.read_bytes()
+    return packages
+
+
+@pytest.fixture(scope="module")
+def nuget_feed(runtime_images, docker_engine, tmp_path_factory) -> Iterator[str]:
+    """http://127.0.0.1:PORT/v3/index.json: a NuGet v3 feed holding PACKAGES."""
+    root = tmp_path_factory.mktemp("nuget")
+    built = nupkgs(docker_engine, runtime_images.image("mono6.8", "installation"), root / "build")
+    server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                 functools.partial(SimpleHTTPRequestHandler, directory=str(root)))
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    (root / "v3").mkdir()
+    (root / "v3" / "index.json").write_text(json.dumps({"version": "3.0.0", "resources": [
+        {"@id": f"{url}/flat/", "@type": "PackageBaseAddress/3.0.0"}]}))
+    for (name, version) in PACKAGES:
+        folder = root / "flat" / name.lower()
+        (folder / version).mkdir(parents=True)
+        (folder / "index.json").write_text(json.dumps({"versions": ["0.9.0", version]}))
+        (folder / version / f"{name.lower()}.{version}.nupkg").write_bytes(
+            built[f"{name}.{version}.nupkg"])
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"{url}/v3/index.json"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def phase(docker_engine: Any, runtime_images: Any, runtime: str, name: str, volume: Path,
+          env: Dict[str, str]) -> int:
+    """The catalog's command of phase ``name`` on the host network (to reach 127.0.0.1)."""
+    image = runtime_images.runtime(runtime).image(name)
+    (volume / "termination-log").write_text("")
+    container = docker_engine.containers.run(
+        runtime_images.image(runtime, name), ["sh", "-c", image.command], detach=True,
+        network_mode="host", user="0:0", working_dir="/kubeless",
+        environment={"KUBELESS_TERMINATION_LOG": "/kubeless/termination-log",
+                     "MOD_NAME": "fn", "FUNC_HANDLER": "handler", **env},
+        volumes={str(volume): {"bind": "/kubeless", "mode": "rw"}}, labels=SESSION_LABELS)
+    try:
+        code = container.wait(timeout=300)["StatusCode"]
+        print(container.logs().decode(errors="replace")[-3000:])
+        return code
+    finally:
+        container.remove(force=True)
+
+
+@pytest.mark.parametrize("how", ["project", "env"])
+def test_packages_restored_from_a_nuget_feed(runtime_images, docker_engine, nuget_feed,
+                                             tmp_path, how):
+    runtime = "mono6.12"
+    volume = tmp_path / "kubeless"
+    volume.mkdir()
+    volume.chmod(0o777)
+    (volume / "fn.cs").write_text(RESTORED)
+    sources = f"<PropertyGroup><RestoreSources>{nuget_feed}</RestoreSources></PropertyGroup>"
+    (volume / "project.csproj").write_text(
+        '<Project Sdk="Microsoft.NET.Sdk">' + (sources if how == "project" else "") +
+        '<ItemGroup><PackageReference Include="Kubeless.Greeting" Version="2.0" /></ItemGroup>'
+        "</Project>")
+    env = {"RestoreSources": nuget_feed} if how == "env" else {}
+    assert phase(docker_engine, runtime_images, runtime, "installation", volume, env) == 0
+    assert (volume / "packages" / "kubeless.words" / "1.3.0" / "Kubeless.Words.dll").is_file()
+    assert phase(docker_engine, runtime_images, runtime, "compilation", volume, {}) == 0
+    with serve_function(docker_engine, runtime_images.image(runtime), volume) as url:
+        assert http(url) == (200, b"hello from a NuGet feed")
+
+
+def test_a_package_missing_from_the_feed_is_named(runtime_images, docker_engine, nuget_feed,
+                                                  tmp_path):
+    volume = tmp_path / "kubeless"
+    volume.mkdir()
+    (volume / "project.csproj").write_text(
+        f"<Project><PropertyGroup><RestoreSources>{nuget_feed}</RestoreSources></PropertyGroup>"
+        '<ItemGroup><PackageReference Include="Kubeless.Greeting" Version="[3.0]" />'
+        "</ItemGroup></Project>")
+    assert phase(docker_engine, runtime_images, "mono6.8", "installation", volume, {}) != 0
+    message = (volume / "termination-log").read_text()
+    assert "Kubeless.Greeting [3.0]" in message and nuget_feed in message, message
+    assert "0.9.0, 2.0.0" in message, message
+
+
+def test_packages_restored_offline_from_a_folder_in_the_bundle(fn, runtime_images, docker_engine,
+                                                               tmp_path):
+    """nuget.config naming a folder of .nupkg files in the zip: the ordinary deploy, no network."""
+    built = nupkgs(docker_engine, runtime_images.image("mono6.8", "installation"),
+                   tmp_path / "build")
+    bundle = tmp_path / "fn.zip"
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr("fn.cs", RESTORED)
+        archive.writestr("project.csproj", '<Project Sdk="Microsoft.NET.Sdk"><ItemGroup>'
+                         '<PackageReference Include="Kubeless.Greeting" Version="2.0.0" />'
+                         "</ItemGroup></Project>")
+        archive.writestr("nuget.config", '<?xml version="1.0" encoding="utf-8"?><configuration>'
+                         '<packageSources><clear /><add key="bundled" value="nupkgs" />'
+                         "</packageSources></configuration>")
+        for name, data in built.items():
+            archive.writestr(f"nupkgs/{name}", data)
+    deployment = fn("feed", "mono6.8", from_file=str(bundle), handler="fn.handler")
+    assert http(deployment.url) == (200, b"hello from a NuGet feed")

@@ -250,17 +250,20 @@ namespace Kubeless.Tests
         public static void TestProjectRefusesPackagesItCannotRestore()
         {
             var volume = Project(Packages);
-            var error = Check.Throws<PhaseException>(() => Kubeless.Build.Project.Read(Path.Combine(volume, "project.csproj"), volume).Check(false));
-            Check.Contains("NuGet package YamlDotNet 4.3.1", error.Message);
+            var error = Check.Throws<PhaseException>(() => Kubeless.Build.Project.Read(Path.Combine(volume, "project.csproj"), volume).Install());
+            Check.Contains("NuGet package YamlDotNet 4.3.1, and no NuGet source is named", error.Message);
             Check.Contains("under lib/", error.Message);
+            Check.Contains("RestoreSources", error.Message);
             Check.Equal(false, error.Message.Contains("Kubeless.Functions 0.1.1,"));
+            error = Check.Throws<PhaseException>(() => Kubeless.Build.Project.Read(Path.Combine(volume, "project.csproj"), volume).Verify());
+            Check.Contains("no NuGet source is named", error.Message);
         }
 
         public static void TestProjectPackageSatisfiedByAShippedDll()
         {
             var volume = Project(Packages, "YamlDotNet.dll");
             var project = Kubeless.Build.Project.Read(Path.Combine(volume, "project.csproj"), volume);
-            project.Check(false);
+            project.Install();
             Check.Equal("YamlDotNet.dll", Path.GetFileName(project.Libraries.Single()));
         }
 
@@ -268,14 +271,93 @@ namespace Kubeless.Tests
         {
             var hint = "<Project><ItemGroup><Reference Include=\"Other\"><HintPath>deps\\Other.dll</HintPath></Reference></ItemGroup></Project>";
             var volume = Project(hint);
-            Check.Contains("deps/Other.dll", Check.Throws<PhaseException>(() => Kubeless.Build.Project.Read(Path.Combine(volume, "project.csproj"), volume).Check(false)).Message);
+            Check.Contains("deps/Other.dll", Check.Throws<PhaseException>(() => Kubeless.Build.Project.Read(Path.Combine(volume, "project.csproj"), volume).Install()).Message);
             Directory.CreateDirectory(Path.Combine(volume, "deps"));
             File.WriteAllText(Path.Combine(volume, "deps", "Other.dll"), "");
             var project = Kubeless.Build.Project.Read(Path.Combine(volume, "project.csproj"), volume);
-            project.Check(false);
+            project.Verify();
             Check.Equal(Path.Combine(volume, "deps", "Other.dll"), project.Libraries.Single());
             var broken = Project("<Project><ItemGroup>");
             Check.Contains("is not valid XML", Check.Throws<PhaseException>(() => Kubeless.Build.Project.Read(Path.Combine(broken, "project.csproj"), broken)).Message);
+        }
+
+        public static void TestVersionRangesPickAsNuGetDoes()
+        {
+            var available = new[] { "1.0.0", "1.2.0", "1.10.0", "2.0.0-beta", "2.0.0", "3.1.0" }.Select(NuGetVersion.Parse).ToList();
+            var cases = new Dictionary<string, string>
+            {
+                { "1.1", "1.2.0" }, { "[1.2.0]", "1.2.0" }, { "[1.0,2.0)", "1.0.0" }, { "(1.0,2.0)", "1.2.0" },
+                { "1.*", "1.10.0" }, { "(,1.5]", "1.0.0" }, { "2.0.0-alpha", "2.0.0-beta" }, { "", "1.0.0" },
+            };
+            foreach (var pair in cases)
+                Check.Equal(pair.Value, VersionRange.Parse(pair.Key).Pick(available).Text, pair.Key);
+            Check.Equal(null, VersionRange.Parse("[4.0]").Pick(available));
+            Check.Contains("not a NuGet version", Check.Throws<PhaseException>(() => VersionRange.Parse("one")).Message);
+            Check.Equal("1.0.0", NuGetVersion.Parse("1.0").Normalized);
+            Check.Equal("1.2.3.4", NuGetVersion.Parse("1.2.3.4").Normalized);
+            Check.Equal("1.0.0-beta", NuGetVersion.Parse("1.0.0-Beta+build").Normalized);
+        }
+
+        internal static byte[] Package(string id, string version, string dependencies, params string[] libraries)
+        {
+            var buffer = new MemoryStream();
+            using (var archive = new System.IO.Compression.ZipArchive(buffer, System.IO.Compression.ZipArchiveMode.Create, true))
+            {
+                using (var spec = new StreamWriter(archive.CreateEntry(id + ".nuspec").Open()))
+                    spec.Write("<?xml version=\"1.0\"?><package xmlns=\"http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd\">" +
+                               "<metadata><id>" + id + "</id><version>" + version + "</version><dependencies>" + dependencies +
+                               "</dependencies></metadata></package>");
+                foreach (var library in libraries)
+                    using (var dll = new StreamWriter(archive.CreateEntry(library).Open())) dll.Write(library);
+            }
+            return buffer.ToArray();
+        }
+
+        public static void TestNupkgChoosesTheBestNetFrameworkBuildAndItsDependencies()
+        {
+            var package = Nupkg.Read(Package("A", "1.0.0",
+                "<group targetFramework=\".NETStandard2.0\"><dependency id=\"Wrong\" version=\"1.0\" /></group>" +
+                "<group targetFramework=\".NETFramework4.5\"><dependency id=\"B\" version=\"[2.0]\" /></group>",
+                "lib/netstandard2.0/A.dll", "lib/net45/A.dll", "lib/net40/A.dll"));
+            Check.Equal("A", package.Id);
+            Check.Equal("net45", package.Framework);
+            Check.Equal("B", package.Dependencies.Single().Key);
+            var only = Nupkg.Read(Package("C", "1.0.0", "", "lib/netstandard2.0/C.dll"));
+            Check.Equal(false, only.HasAssemblies);
+        }
+
+        public static void TestRestoreFromAFolderSourceWithDependencies()
+        {
+            var volume = Project("<Project><PropertyGroup><RestoreSources>feed</RestoreSources></PropertyGroup><ItemGroup>" +
+                                 "<PackageReference Include=\"A\" Version=\"1.0\" /></ItemGroup></Project>");
+            Directory.CreateDirectory(Path.Combine(volume, "feed", "b"));
+            File.WriteAllBytes(Path.Combine(volume, "feed", "A.1.0.0.nupkg"),
+                Package("A", "1.0.0", "<dependency id=\"B\" version=\"2.0\" />", "lib/net45/A.dll"));
+            File.WriteAllBytes(Path.Combine(volume, "feed", "b", "B.2.1.0.nupkg"), Package("B", "2.1.0", "", "lib/net46/B.dll"));
+            Kubeless.Build.Project.Read(Path.Combine(volume, "project.csproj"), volume).Install();
+            Check.Equal(true, File.Exists(Path.Combine(volume, "packages", "a", "1.0.0", "A.dll")));
+            Check.Equal(true, File.Exists(Path.Combine(volume, "packages", "b", "2.1.0", "B.dll")));
+            var project = Kubeless.Build.Project.Read(Path.Combine(volume, "project.csproj"), volume);
+            project.Verify();
+            Check.Equal("A.dll,B.dll", string.Join(",", project.Libraries.Select(Path.GetFileName)));
+        }
+
+        public static void TestRestoreFailuresNameTheSourcesAndTheFix()
+        {
+            var volume = Project("<Project><ItemGroup><PackageReference Include=\"A\" Version=\"[9.0]\" />" +
+                                 "<PackageReference Include=\"C\" Version=\"1.0\" /></ItemGroup></Project>");
+            File.WriteAllText(Path.Combine(volume, "nuget.config"),
+                "<configuration><packageSources><clear /><add key=\"local\" value=\"feed\" /></packageSources></configuration>");
+            Directory.CreateDirectory(Path.Combine(volume, "feed"));
+            File.WriteAllBytes(Path.Combine(volume, "feed", "A.1.0.0.nupkg"), Package("A", "1.0.0", "", "lib/net45/A.dll"));
+            var error = Check.Throws<PhaseException>(() => Kubeless.Build.Project.Read(Path.Combine(volume, "project.csproj"), volume).Install());
+            Check.Contains("A [9.0] (wanted by project.csproj) is in none of the sources", error.Message);
+            Check.Contains("feed (has 1.0.0)", error.Message);
+            Check.Contains("was not restored", Check.Throws<PhaseException>(() => Kubeless.Build.Project.Read(Path.Combine(volume, "project.csproj"), volume).Verify()).Message);
+            File.WriteAllBytes(Path.Combine(volume, "feed", "A.9.0.0.nupkg"), Package("A", "9.0.0", "", "lib/net45/A.dll"));
+            File.WriteAllBytes(Path.Combine(volume, "feed", "C.1.0.0.nupkg"), Package("C", "1.0.0", "", "lib/netstandard2.0/C.dll"));
+            error = Check.Throws<PhaseException>(() => Kubeless.Build.Project.Read(Path.Combine(volume, "project.csproj"), volume).Install());
+            Check.Contains("C 1.0.0 has assemblies only for netstandard2.0", error.Message);
         }
     }
 }

@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 compile_and_run='mcs -debug -main:Kubeless.Tests.Runner -out:/tmp/kubeless-tests.exe \
     -r:System.Json.dll -r:System.Xml.Linq.dll -r:Mono.Posix.dll -r:Microsoft.CSharp.dll \
+    -r:System.Net.Http.dll -r:System.IO.Compression.dll \
     images/csharp/Kubeless.Functions/*.cs images/csharp/launcher/*.cs images/csharp/build/*.cs \
     tests/native/csharp/*.cs && mono --debug /tmp/kubeless-tests.exe'
 if command -v mcs >/dev/null && command -v mono >/dev/null; then
