@@ -12,13 +12,15 @@ covered by the conformance function and the fibonacci example.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import ssl
 import threading
 import zipfile
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Any, Dict, Iterator, Optional
 
 import pytest
 
@@ -175,15 +177,16 @@ def nupkgs(docker_engine: Any, image: str, work: Path) -> Dict[str, bytes]:
     return packages
 
 
-@pytest.fixture(scope="module")
-def nuget_feed(runtime_images, docker_engine, tmp_path_factory) -> Iterator[str]:
-    """http://127.0.0.1:PORT/v3/index.json: a NuGet v3 feed holding PACKAGES."""
-    root = tmp_path_factory.mktemp("nuget")
-    built = nupkgs(docker_engine, runtime_images.image("mono6.8", "installation"), root / "build")
+@contextlib.contextmanager
+def serve_feed(root: Path, built: Dict[str, bytes], tls: Optional[ssl.SSLContext] = None,
+               host: str = "127.0.0.1") -> Iterator[str]:
+    """A NuGet v3 feed of ``built`` on 127.0.0.1; yields its index.json URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0),
                                  functools.partial(SimpleHTTPRequestHandler, directory=str(root)))
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    (root / "v3").mkdir()
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    url = f"{'https' if tls else 'http'}://{host}:{server.server_address[1]}"
+    (root / "v3").mkdir(parents=True)
     (root / "v3" / "index.json").write_text(json.dumps({"version": "3.0.0", "resources": [
         {"@id": f"{url}/flat/", "@type": "PackageBaseAddress/3.0.0"}]}))
     for (name, version) in PACKAGES:
@@ -201,17 +204,34 @@ def nuget_feed(runtime_images, docker_engine, tmp_path_factory) -> Iterator[str]
         server.server_close()
 
 
+@pytest.fixture(scope="module")
+def built_packages(runtime_images, docker_engine, tmp_path_factory) -> Dict[str, bytes]:
+    return nupkgs(docker_engine, runtime_images.image("mono6.8", "installation"),
+                  tmp_path_factory.mktemp("nupkgs") / "build")
+
+
+@pytest.fixture(scope="module")
+def nuget_feed(built_packages, tmp_path_factory) -> Iterator[str]:
+    """http://127.0.0.1:PORT/v3/index.json: a NuGet v3 feed holding PACKAGES."""
+    with serve_feed(tmp_path_factory.mktemp("feed"), built_packages) as url:
+        yield url
+
+
 def phase(docker_engine: Any, runtime_images: Any, runtime: str, name: str, volume: Path,
-          env: Dict[str, str]) -> int:
+          env: Dict[str, str], ca_file: Optional[Path] = None) -> int:
     """The catalog's command of phase ``name`` on the host network (to reach 127.0.0.1)."""
     image = runtime_images.runtime(runtime).image(name)
     (volume / "termination-log").write_text("")
+    mounts = {str(volume): {"bind": "/kubeless", "mode": "rw"}}
+    if ca_file is not None:  # as the deploy mounts --ca-bundle
+        mounts[str(ca_file)] = {"bind": "/etc/kubeless/ca-bundle.crt", "mode": "ro"}
+        env = {**env, "SSL_CERT_FILE": "/etc/kubeless/ca-bundle.crt"}
     container = docker_engine.containers.run(
         runtime_images.image(runtime, name), ["sh", "-c", image.command], detach=True,
         network_mode="host", user="0:0", working_dir="/kubeless",
         environment={"KUBELESS_TERMINATION_LOG": "/kubeless/termination-log",
                      "MOD_NAME": "fn", "FUNC_HANDLER": "handler", **env},
-        volumes={str(volume): {"bind": "/kubeless", "mode": "rw"}}, labels=SESSION_LABELS)
+        volumes=mounts, labels=SESSION_LABELS)
     try:
         code = container.wait(timeout=300)["StatusCode"]
         print(container.logs().decode(errors="replace")[-3000:])
@@ -255,11 +275,39 @@ def test_a_package_missing_from_the_feed_is_named(runtime_images, docker_engine,
     assert "0.9.0, 2.0.0" in message, message
 
 
-def test_packages_restored_offline_from_a_folder_in_the_bundle(fn, runtime_images, docker_engine,
-                                                               tmp_path):
+def test_an_https_feed_is_trusted_through_the_mounted_ca_bundle(runtime_images, docker_engine,
+                                                                 built_packages, tmp_path):
+    """A feed behind a CA the system does not know, as behind a TLS-intercepting proxy.
+
+    By host name: Mono's TLS does not match a certificate's IP addresses.
+    """
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(tls)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    with serve_feed(tmp_path / "feed", built_packages, tls, host="localhost") as url:
+        for trusted in (False, True):
+            volume = tmp_path / f"kubeless-{trusted}"
+            volume.mkdir()
+            (volume / "project.csproj").write_text(
+                f"<Project><PropertyGroup><RestoreSources>{url}</RestoreSources></PropertyGroup>"
+                '<ItemGroup><PackageReference Include="Kubeless.Greeting" Version="2.0" />'
+                "</ItemGroup></Project>")
+            code = phase(docker_engine, runtime_images, "mono6.12", "installation", volume, {},
+                         ca_file if trusted else None)
+            message = (volume / "termination-log").read_text()
+            if trusted:
+                assert code == 0, message
+                assert (volume / "packages" / "kubeless.greeting" / "2.0.0").is_dir()
+            else:
+                assert code != 0 and f"The NuGet feed {url} cannot be reached" in message, message
+
+
+def test_packages_restored_offline_from_a_folder_in_the_bundle(fn, built_packages, tmp_path):
     """nuget.config naming a folder of .nupkg files in the zip: the ordinary deploy, no network."""
-    built = nupkgs(docker_engine, runtime_images.image("mono6.8", "installation"),
-                   tmp_path / "build")
+    built = built_packages
     bundle = tmp_path / "fn.zip"
     with zipfile.ZipFile(bundle, "w") as archive:
         archive.writestr("fn.cs", RESTORED)
