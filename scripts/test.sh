@@ -21,7 +21,7 @@ echo "== lint"
 ruff check kubeless_runtime tests benchmarks
 
 # Native tests: every tests/native/<lang>/run.sh, with that language's own test runner. They
-# run once the Docker engine is up: Ruby and PHP are not on these machines, so their run.sh
+# run once the Docker engine is up: Ruby, PHP and Mono are not on these machines, so their run.sh
 # runs the tests in that language's image (and skips, saying so, when no engine answers).
 native_tests() {
     for native in tests/native/*/run.sh; do

@@ -8,13 +8,15 @@ what it made and never touches a developer's own images or functions.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from kubeless_runtime.contract import LABEL_PREFIX, dns_label
 from kubeless_runtime.tooling.catalog import load_catalog
@@ -64,6 +66,62 @@ def http(url: str, data: Optional[bytes] = None, method: Optional[str] = None,
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
+
+
+def run_phase(docker_engine: Any, runtime_images: Any, runtime: str, phase: str, volume: Path,
+              env: Optional[Dict[str, str]] = None, network: str = "host",
+              ca_file: Optional[Path] = None) -> int:
+    """The catalog's command of ``phase`` for ``runtime`` over ``volume`` at /kubeless, as root,
+    on the host network by default (to reach a source a test serves on 127.0.0.1); its exit
+    code, its log printed. ``ca_file`` is mounted and named by SSL_CERT_FILE as the deploy does
+    with --ca-bundle."""
+    (volume / "termination-log").write_text("")  # Kubernetes creates it; so does the deploy
+    mounts = {str(volume): {"bind": "/kubeless", "mode": "rw"}}
+    environment = {"KUBELESS_TERMINATION_LOG": "/kubeless/termination-log",
+                   "MOD_NAME": "fn", "FUNC_HANDLER": "handler", **(env or {})}
+    if ca_file is not None:
+        mounts[str(ca_file)] = {"bind": "/etc/kubeless/ca-bundle.crt", "mode": "ro"}
+        environment["SSL_CERT_FILE"] = "/etc/kubeless/ca-bundle.crt"
+    command = runtime_images.runtime(runtime).image(phase).command
+    container = docker_engine.containers.run(
+        runtime_images.image(runtime, phase), ["sh", "-c", command], detach=True,
+        network_mode=network, user="0:0", working_dir="/kubeless", environment=environment,
+        volumes=mounts, labels=SESSION_LABELS)
+    try:
+        code = container.wait(timeout=300)["StatusCode"]
+        print(container.logs().decode(errors="replace")[-3000:])
+        return code
+    finally:
+        container.remove(force=True)
+
+
+@contextlib.contextmanager
+def serve_function(docker_engine: Any, image: str, volume: Path) -> Iterator[str]:
+    """The runtime ``image`` serving the function ``fn.handler`` of ``volume`` (read-only);
+    yields its 127.0.0.1 URL once /healthz answers 200."""
+    container = docker_engine.containers.run(
+        image, detach=True, ports={"8080/tcp": ("127.0.0.1", None)},
+        environment={"MOD_NAME": "fn", "FUNC_HANDLER": "handler", "FUNC_TIMEOUT": "10"},
+        volumes={str(volume): {"bind": "/kubeless", "mode": "ro"}}, labels=SESSION_LABELS)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            container.reload()
+            ports = container.attrs["NetworkSettings"]["Ports"].get("8080/tcp")
+            if ports:
+                url = f"http://127.0.0.1:{ports[0]['HostPort']}"
+                try:
+                    if http(url + "/healthz")[0] == 200:
+                        yield url
+                        return
+                except OSError:
+                    pass
+            if container.status == "exited":
+                break
+            time.sleep(0.2)
+        raise AssertionError(f"the function did not start:\n{container.logs().decode()[-2000:]}")
+    finally:
+        container.remove(force=True)
 
 
 def short(runtime: str) -> str:

@@ -24,8 +24,7 @@ from typing import Any, Dict, Iterator, Optional
 
 import pytest
 
-from .helpers import SESSION_LABELS, http
-from .test_ruby_images import serve_function
+from .helpers import SESSION_LABELS, http, run_phase, serve_function
 
 pytestmark = pytest.mark.container
 
@@ -217,29 +216,6 @@ def nuget_feed(built_packages, tmp_path_factory) -> Iterator[str]:
         yield url
 
 
-def phase(docker_engine: Any, runtime_images: Any, runtime: str, name: str, volume: Path,
-          env: Dict[str, str], ca_file: Optional[Path] = None) -> int:
-    """The catalog's command of phase ``name`` on the host network (to reach 127.0.0.1)."""
-    image = runtime_images.runtime(runtime).image(name)
-    (volume / "termination-log").write_text("")
-    mounts = {str(volume): {"bind": "/kubeless", "mode": "rw"}}
-    if ca_file is not None:  # as the deploy mounts --ca-bundle
-        mounts[str(ca_file)] = {"bind": "/etc/kubeless/ca-bundle.crt", "mode": "ro"}
-        env = {**env, "SSL_CERT_FILE": "/etc/kubeless/ca-bundle.crt"}
-    container = docker_engine.containers.run(
-        runtime_images.image(runtime, name), ["sh", "-c", image.command], detach=True,
-        network_mode="host", user="0:0", working_dir="/kubeless",
-        environment={"KUBELESS_TERMINATION_LOG": "/kubeless/termination-log",
-                     "MOD_NAME": "fn", "FUNC_HANDLER": "handler", **env},
-        volumes=mounts, labels=SESSION_LABELS)
-    try:
-        code = container.wait(timeout=300)["StatusCode"]
-        print(container.logs().decode(errors="replace")[-3000:])
-        return code
-    finally:
-        container.remove(force=True)
-
-
 @pytest.mark.parametrize("how", ["project", "env"])
 def test_packages_restored_from_a_nuget_feed(runtime_images, docker_engine, nuget_feed,
                                              tmp_path, how):
@@ -254,9 +230,9 @@ def test_packages_restored_from_a_nuget_feed(runtime_images, docker_engine, nuge
         '<ItemGroup><PackageReference Include="Kubeless.Greeting" Version="2.0" /></ItemGroup>'
         "</Project>")
     env = {"RestoreSources": nuget_feed} if how == "env" else {}
-    assert phase(docker_engine, runtime_images, runtime, "installation", volume, env) == 0
+    assert run_phase(docker_engine, runtime_images, runtime, "installation", volume, env) == 0
     assert (volume / "packages" / "kubeless.words" / "1.3.0" / "Kubeless.Words.dll").is_file()
-    assert phase(docker_engine, runtime_images, runtime, "compilation", volume, {}) == 0
+    assert run_phase(docker_engine, runtime_images, runtime, "compilation", volume, {}) == 0
     with serve_function(docker_engine, runtime_images.image(runtime), volume) as url:
         assert http(url) == (200, b"hello from a NuGet feed")
 
@@ -269,7 +245,7 @@ def test_a_package_missing_from_the_feed_is_named(runtime_images, docker_engine,
         f"<Project><PropertyGroup><RestoreSources>{nuget_feed}</RestoreSources></PropertyGroup>"
         '<ItemGroup><PackageReference Include="Kubeless.Greeting" Version="[3.0]" />'
         "</ItemGroup></Project>")
-    assert phase(docker_engine, runtime_images, "mono6.8", "installation", volume, {}) != 0
+    assert run_phase(docker_engine, runtime_images, "mono6.8", "installation", volume, {}) != 0
     message = (volume / "termination-log").read_text()
     assert "Kubeless.Greeting [3.0]" in message and nuget_feed in message, message
     assert "0.9.0, 2.0.0" in message, message
@@ -295,7 +271,7 @@ def test_an_https_feed_is_trusted_through_the_mounted_ca_bundle(runtime_images, 
                 f"<Project><PropertyGroup><RestoreSources>{url}</RestoreSources></PropertyGroup>"
                 '<ItemGroup><PackageReference Include="Kubeless.Greeting" Version="2.0" />'
                 "</ItemGroup></Project>")
-            code = phase(docker_engine, runtime_images, "mono6.12", "installation", volume, {},
+            code = run_phase(docker_engine, runtime_images, "mono6.12", "installation", volume, {},
                          ca_file if trusted else None)
             message = (volume / "termination-log").read_text()
             if trusted:

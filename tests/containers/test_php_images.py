@@ -20,8 +20,7 @@ from typing import Any, Dict, Iterator
 
 import pytest
 
-from .helpers import SESSION_LABELS, http
-from .test_ruby_images import serve_function
+from .helpers import SESSION_LABELS, http, run_phase, serve_function
 
 pytestmark = pytest.mark.container
 
@@ -62,22 +61,6 @@ def composer_server(tmp_path_factory) -> Iterator[str]:
         server.server_close()
 
 
-def install(docker_engine: Any, image: str, volume: Path, network: str) -> int:
-    """The catalog's installation command in ``image`` (host network to reach 127.0.0.1)."""
-    (volume / "termination-log").write_text("")  # Kubernetes creates it; so does the deploy
-    container = docker_engine.containers.run(
-        image, ["sh", "-c", "exec php /opt/kubeless/install-composer.php"], detach=True,
-        network_mode=network, user="0:0", working_dir="/kubeless",
-        environment={"KUBELESS_TERMINATION_LOG": "/kubeless/termination-log"},
-        volumes={str(volume): {"bind": "/kubeless", "mode": "rw"}}, labels=SESSION_LABELS)
-    try:
-        code = container.wait(timeout=300)["StatusCode"]
-        print(container.logs().decode(errors="replace")[-3000:])
-        return code
-    finally:
-        container.remove(force=True)
-
-
 def function_volume(tmp_path: Path, composer: Dict[str, Any]) -> Path:
     volume = tmp_path / "kubeless"
     volume.mkdir()
@@ -106,8 +89,8 @@ def test_package_from_a_private_composer_repository(runtime_images, docker_engin
         "require": {PACKAGE["name"]: "^3.0"},
         "repositories": [{"type": "composer", "url": composer_server}, {"packagist": False}],
         "config": {"secure-http": False}})
-    assert install(docker_engine, runtime_images.image(RUNTIME, "installation"), volume,
-                   "host") == 0
+    assert run_phase(docker_engine, runtime_images, RUNTIME, "installation", volume,
+                     network="host") == 0
     assert (volume / "vendor" / "kubeless" / "private-greeting" / "src" / "Greeting.php").is_file()
     with serve_function(docker_engine, runtime_images.image(RUNTIME), volume) as url:
         assert http(url) == (200, b"hello from a private package")
@@ -120,8 +103,8 @@ def test_package_from_an_artifact_repository_in_the_bundle(runtime_images, docke
         "repositories": [{"type": "artifact", "url": "artifacts/"}, {"packagist": False}]})
     (volume / "artifacts").mkdir()
     package_zip(volume / "artifacts" / "private-greeting-3.0.1.zip")
-    assert install(docker_engine, runtime_images.image(RUNTIME, "installation"), volume,
-                   "none") == 0
+    assert run_phase(docker_engine, runtime_images, RUNTIME, "installation", volume,
+                     network="none") == 0
     with serve_function(docker_engine, runtime_images.image(RUNTIME), volume) as url:
         assert http(url) == (200, b"hello from a private package")
 
@@ -132,8 +115,8 @@ def test_package_found_nowhere_fails_with_a_clear_message(runtime_images, docker
         "require": {"kubeless/nowhere": "^1.0"},
         "repositories": [{"type": "composer", "url": composer_server}, {"packagist": False}],
         "config": {"secure-http": False}})
-    assert install(docker_engine, runtime_images.image(RUNTIME, "installation"), volume,
-                   "host") != 0
+    assert run_phase(docker_engine, runtime_images, RUNTIME, "installation", volume,
+                     network="host") != 0
     message = (volume / "termination-log").read_text()
     assert "kubeless/nowhere" in message and f"composer {composer_server}" in message, message
     assert "Packagist turned off" in message, message

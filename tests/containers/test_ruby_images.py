@@ -9,17 +9,14 @@ in vendor/cache) and the gems Debian ships by the hellowithdeps example.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import threading
-import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Iterator
 
 import pytest
 
-from .helpers import SESSION_LABELS, http
+from .helpers import SESSION_LABELS, http, run_phase, serve_function
 
 pytestmark = pytest.mark.container
 
@@ -87,49 +84,6 @@ def gem_server(runtime_images, docker_engine, tmp_path_factory) -> Iterator[str]
         server.server_close()
 
 
-def install(docker_engine: Any, image: str, volume: Path, env: Dict[str, str]) -> int:
-    """The catalog's installation command in ``image`` on the host network (for 127.0.0.1)."""
-    (volume / "termination-log").write_text("")  # Kubernetes creates it; so does the deploy
-    container = docker_engine.containers.run(
-        image, ["sh", "-c", "exec ruby /opt/kubeless/install-gems.rb"], detach=True,
-        network_mode="host", user="0:0", working_dir="/kubeless",
-        environment={"KUBELESS_TERMINATION_LOG": "/kubeless/termination-log", **env},
-        volumes={str(volume): {"bind": "/kubeless", "mode": "rw"}}, labels=SESSION_LABELS)
-    try:
-        code = container.wait(timeout=300)["StatusCode"]
-        print(container.logs().decode(errors="replace")[-3000:])
-        return code
-    finally:
-        container.remove(force=True)
-
-
-@contextlib.contextmanager
-def serve_function(docker_engine: Any, image: str, volume: Path) -> Iterator[str]:
-    container = docker_engine.containers.run(
-        image, detach=True, ports={"8080/tcp": ("127.0.0.1", None)},
-        environment={"MOD_NAME": "fn", "FUNC_HANDLER": "handler", "FUNC_TIMEOUT": "10"},
-        volumes={str(volume): {"bind": "/kubeless", "mode": "ro"}}, labels=SESSION_LABELS)
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            container.reload()
-            ports = container.attrs["NetworkSettings"]["Ports"].get("8080/tcp")
-            if ports:
-                url = f"http://127.0.0.1:{ports[0]['HostPort']}"
-                try:
-                    if http(url + "/healthz")[0] == 200:
-                        yield url
-                        return
-                except OSError:
-                    pass
-            if container.status == "exited":
-                break
-            time.sleep(0.2)
-        raise AssertionError(f"the function did not start:\n{container.logs().decode()[-2000:]}")
-    finally:
-        container.remove(force=True)
-
-
 def test_runtime_image_is_small_and_unprivileged(runtime_images, docker_engine):
     for runtime in ("ruby3.1", "ruby3.3"):
         image = docker_engine.images.get(runtime_images.image(runtime))
@@ -157,7 +111,7 @@ def test_gem_from_a_private_source(runtime_images, docker_engine, gem_server, tm
         source = "https://gems.example.invalid"
         env["BUNDLE_MIRROR__ALL"] = gem_server
     (volume / "Gemfile").write_text(f"source '{source}'\ngem 'kubeless_private_gem', '~> 2.1'\n")
-    assert install(docker_engine, runtime_images.image(RUNTIME, "installation"), volume, env) == 0
+    assert run_phase(docker_engine, runtime_images, RUNTIME, "installation", volume, env) == 0
     assert (volume / "gems" / "gems" / "kubeless_private_gem-2.1.0").is_dir()
     with serve_function(docker_engine, runtime_images.image(RUNTIME), volume) as url:
         assert http(url) == (200, b"hello from a private gem")
@@ -168,7 +122,7 @@ def test_gem_found_nowhere_fails_naming_the_gem_and_the_sources(runtime_images, 
     volume = tmp_path / "kubeless"
     volume.mkdir()
     (volume / "Gemfile").write_text(f"source '{gem_server}'\ngem 'kubeless_no_such_gem'\n")
-    assert install(docker_engine, runtime_images.image(RUNTIME, "installation"), volume, {}) != 0
+    assert run_phase(docker_engine, runtime_images, RUNTIME, "installation", volume) != 0
     message = (volume / "termination-log").read_text()
     assert "kubeless_no_such_gem" in message
     for source in (gem_server, "vendor/cache", "installed in the image"):

@@ -42,16 +42,21 @@ namespace Kubeless.Launcher
                 .Where(t => t.IsClass && t.Namespace != typeof(Function).Namespace && !t.IsNested
                             && !t.Name.StartsWith("<", StringComparison.Ordinal))
                 .ToList();
-            var type = classes.FirstOrDefault(t => t.FullName == module)
-                       ?? classes.FirstOrDefault(t => t.Name == module);
+            var named = classes.Where(t => t.Name == module).ToList();
+            var type = classes.FirstOrDefault(t => t.FullName == module);
+            if (type == null && named.Count > 1)
+                throw new LoadException(string.Format(
+                    "Several classes are named {0}: {1}. Deploy with --handler NAMESPACE.{0}.METHOD " +
+                    "naming one by its full name.", Quote(module), Names(named.Select(t => t.FullName))));
+            type = type ?? named.FirstOrDefault();
             if (type == null)
                 throw new LoadException(string.Format(
                     "The function has no class {0} (MOD_NAME, the part of --handler before the dot); " +
                     "its sources define: {1}. Deploy with --handler CLASS.METHOD naming the class " +
                     "that holds the handler.", Quote(module), Names(classes.Select(t => t.FullName))));
-            var named = type.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static)
+            var methods = type.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static)
                 .Where(m => m.Name == handler).ToList();
-            if (named.Count == 0)
+            if (methods.Count == 0)
                 throw new LoadException(string.Format(
                     "Class {0} has no public method {1} (FUNC_HANDLER, the part of --handler after the " +
                     "dot); its public methods: {2}. Declare {3}, or deploy with --handler {0}.METHOD.",
@@ -59,7 +64,7 @@ namespace Kubeless.Launcher
                     Names(type.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly)
                         .Where(m => !m.IsSpecialName).Select(m => m.Name).Distinct()),
                     string.Format(Signature, handler)));
-            var method = named.FirstOrDefault(m =>
+            var method = methods.FirstOrDefault(m =>
             {
                 var p = m.GetParameters();
                 return p.Length == 2 && p[0].ParameterType == typeof(Event) && p[1].ParameterType == typeof(Context);
@@ -69,7 +74,7 @@ namespace Kubeless.Launcher
                     "{0}.{1} takes ({2}), but the runtime calls it with (Kubeless.Functions.Event, " +
                     "Kubeless.Functions.Context). Declare {3} (add `using Kubeless.Functions;`).",
                     type.FullName, handler,
-                    string.Join(", ", named[0].GetParameters().Select(p => p.ParameterType.FullName)),
+                    string.Join(", ", methods[0].GetParameters().Select(p => p.ParameterType.FullName)),
                     string.Format(Signature, handler)));
             if (!method.IsStatic && (type.IsAbstract || type.GetConstructor(Type.EmptyTypes) == null))
                 throw new LoadException(string.Format(

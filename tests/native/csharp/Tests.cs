@@ -218,6 +218,8 @@ namespace Kubeless.Tests
             Check.Contains("has no public method \"nope\"", Check.Throws<LoadException>(() => Function.Bind(assembly, "TestFunction", "nope")).Message);
             Check.Contains("takes (System.String)", Check.Throws<LoadException>(() => Function.Bind(assembly, "TestFunction", "WrongShape")).Message);
             Check.Contains("no public constructor", Check.Throws<LoadException>(() => Function.Bind(assembly, "NoDefaultConstructor", "handler")).Message);
+            Check.Contains("Several classes are named \"Twin\": First.Twin, Second.Twin", Check.Throws<LoadException>(() => Function.Bind(assembly, "Twin", "handler")).Message);
+            Check.Equal((object)"second", Function.Bind(assembly, "Second.Twin", "handler").Call(new Event(), new Context()));
         }
 
         public static void TestRepliesByResultType()
@@ -389,4 +391,20 @@ public class NoDefaultConstructor
     public NoDefaultConstructor(int value) { }
 
     public object handler(Event k8Event, Context k8Context) => "never";
+}
+
+namespace First
+{
+    public class Twin
+    {
+        public object handler(Event k8Event, Context k8Context) => "first";
+    }
+}
+
+namespace Second
+{
+    public class Twin
+    {
+        public object handler(Event k8Event, Context k8Context) => "second";
+    }
 }

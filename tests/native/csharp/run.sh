@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../../.."
 compile_and_run='mcs -debug -main:Kubeless.Tests.Runner -out:/tmp/kubeless-tests.exe \
     -r:System.Json.dll -r:System.Xml.Linq.dll -r:Mono.Posix.dll -r:Microsoft.CSharp.dll \
     -r:System.Net.Http.dll -r:System.IO.Compression.dll \
-    images/csharp/Kubeless.Functions/*.cs images/csharp/launcher/*.cs images/csharp/build/*.cs \
+    images/csharp/Kubeless.Functions/*.cs images/csharp/launcher/*.cs images/csharp/kubeless-build/*.cs \
     tests/native/csharp/*.cs && mono --debug /tmp/kubeless-tests.exe'
 if command -v mcs >/dev/null && command -v mono >/dev/null; then
     exec sh -c "$compile_and_run"

@@ -1,5 +1,5 @@
 // The one dependency of the conformance function: built into lib/KubelessConformanceDep.dll
-// of conformance.zip by make-bundle.sh (this runtime has no NuGet feed; DLLs ship in lib/).
+// of conformance.zip by make-bundle.sh (a DLL in the bundle's lib/ needs no NuGet source).
 using System.Reflection;
 
 [assembly: AssemblyVersion("1.0.0")]
