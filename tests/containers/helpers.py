@@ -69,7 +69,7 @@ def http(url: str, data: Optional[bytes] = None, method: Optional[str] = None,
 
 
 def run_phase(docker_engine: Any, runtime_images: Any, runtime: str, phase: str, volume: Path,
-              env: Optional[Dict[str, str]] = None, network: str = "host",
+              env: Optional[Dict[str, str]] = None, *, network: str = "host",
               ca_file: Optional[Path] = None) -> int:
     """The catalog's command of ``phase`` for ``runtime`` over ``volume`` at /kubeless, as root,
     on the host network by default (to reach a source a test serves on 127.0.0.1); its exit

@@ -272,7 +272,7 @@ def test_an_https_feed_is_trusted_through_the_mounted_ca_bundle(runtime_images, 
                 '<ItemGroup><PackageReference Include="Kubeless.Greeting" Version="2.0" />'
                 "</ItemGroup></Project>")
             code = run_phase(docker_engine, runtime_images, "mono6.12", "installation", volume, {},
-                         ca_file if trusted else None)
+                             ca_file=ca_file if trusted else None)
             message = (volume / "termination-log").read_text()
             if trusted:
                 assert code == 0, message
