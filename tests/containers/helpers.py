@@ -9,12 +9,16 @@ what it made and never touches a developer's own images or functions.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import secrets
 import socket
+import ssl
+import threading
 import time
 import urllib.error
 import urllib.request
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
@@ -66,6 +70,24 @@ def http(url: str, data: Optional[bytes] = None, method: Optional[str] = None,
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
+
+
+@contextlib.contextmanager
+def serve_directory(directory: Path, tls: Optional[ssl.SSLContext] = None,
+                    host: str = "127.0.0.1") -> Iterator[str]:
+    """``directory`` served on 127.0.0.1 (a package source a test builds); yields the base URL,
+    http://HOST:PORT or https:// with ``tls``. Files written after it starts are served too."""
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(directory))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"{'https' if tls else 'http'}://{host}:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def run_phase(docker_engine: Any, runtime_images: Any, runtime: str, phase: str, volume: Path,

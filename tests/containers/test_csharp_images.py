@@ -13,18 +13,15 @@ covered by the conformance function and the fibonacci example.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import ssl
-import threading
 import zipfile
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Dict, Iterator, Optional
 
 import pytest
 
-from .helpers import SESSION_LABELS, http, run_phase, serve_function
+from .helpers import SESSION_LABELS, http, run_phase, serve_directory, serve_function
 
 pytestmark = pytest.mark.container
 
@@ -180,27 +177,17 @@ def nupkgs(docker_engine: Any, image: str, work: Path) -> Dict[str, bytes]:
 def serve_feed(root: Path, built: Dict[str, bytes], tls: Optional[ssl.SSLContext] = None,
                host: str = "127.0.0.1") -> Iterator[str]:
     """A NuGet v3 feed of ``built`` on 127.0.0.1; yields its index.json URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0),
-                                 functools.partial(SimpleHTTPRequestHandler, directory=str(root)))
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-    url = f"{'https' if tls else 'http'}://{host}:{server.server_address[1]}"
-    (root / "v3").mkdir(parents=True)
-    (root / "v3" / "index.json").write_text(json.dumps({"version": "3.0.0", "resources": [
-        {"@id": f"{url}/flat/", "@type": "PackageBaseAddress/3.0.0"}]}))
-    for (name, version) in PACKAGES:
-        folder = root / "flat" / name.lower()
-        (folder / version).mkdir(parents=True)
-        (folder / "index.json").write_text(json.dumps({"versions": ["0.9.0", version]}))
-        (folder / version / f"{name.lower()}.{version}.nupkg").write_bytes(
-            built[f"{name}.{version}.nupkg"])
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_directory(root, tls, host) as url:
+        (root / "v3").mkdir(parents=True)
+        (root / "v3" / "index.json").write_text(json.dumps({"version": "3.0.0", "resources": [
+            {"@id": f"{url}/flat/", "@type": "PackageBaseAddress/3.0.0"}]}))
+        for (name, version) in PACKAGES:
+            folder = root / "flat" / name.lower()
+            (folder / version).mkdir(parents=True)
+            (folder / "index.json").write_text(json.dumps({"versions": ["0.9.0", version]}))
+            (folder / version / f"{name.lower()}.{version}.nupkg").write_bytes(
+                built[f"{name}.{version}.nupkg"])
         yield f"{url}/v3/index.json"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="module")

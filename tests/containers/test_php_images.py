@@ -10,17 +10,14 @@ the conformance function and the hellowithdeps example.
 
 from __future__ import annotations
 
-import functools
 import json
-import threading
 import zipfile
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Dict, Iterator
 
 import pytest
 
-from .helpers import SESSION_LABELS, http, run_phase, serve_function
+from .helpers import SESSION_LABELS, http, run_phase, serve_directory, serve_function
 
 pytestmark = pytest.mark.container
 
@@ -46,19 +43,11 @@ def composer_server(tmp_path_factory) -> Iterator[str]:
     repo = tmp_path_factory.mktemp("composer")
     (repo / "dist").mkdir()
     package_zip(repo / "dist" / "private-greeting-3.0.1.zip")
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(repo))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    dist = {"type": "zip", "url": f"{url}/dist/private-greeting-3.0.1.zip"}
-    (repo / "packages.json").write_text(json.dumps(
-        {"packages": {PACKAGE["name"]: {PACKAGE["version"]: {**PACKAGE, "dist": dist}}}}))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_directory(repo) as url:
+        dist = {"type": "zip", "url": f"{url}/dist/private-greeting-3.0.1.zip"}
+        (repo / "packages.json").write_text(json.dumps(
+            {"packages": {PACKAGE["name"]: {PACKAGE["version"]: {**PACKAGE, "dist": dist}}}}))
         yield url
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def function_volume(tmp_path: Path, composer: Dict[str, Any]) -> Path:

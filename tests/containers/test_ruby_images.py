@@ -9,14 +9,11 @@ in vendor/cache) and the gems Debian ships by the hellowithdeps example.
 
 from __future__ import annotations
 
-import functools
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
 
 import pytest
 
-from .helpers import SESSION_LABELS, http, run_phase, serve_function
+from .helpers import SESSION_LABELS, http, run_phase, serve_directory, serve_function
 
 pytestmark = pytest.mark.container
 
@@ -73,15 +70,8 @@ def gem_server(runtime_images, docker_engine, tmp_path_factory) -> Iterator[str]
         runtime_images.image(RUNTIME, "installation"), ["sh", "-c", script], remove=True,
         network_mode="none", volumes={str(work): {"bind": "/work", "mode": "rw"}},
         labels=SESSION_LABELS)
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(work / "repo"))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_directory(work / "repo") as url:
+        yield url
 
 
 def test_runtime_image_is_small_and_unprivileged(runtime_images, docker_engine):
